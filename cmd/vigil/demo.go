@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-ha/vigil/internal/localcluster"
+)
+
+func newDemoCommand(g *globalFlags) *cobra.Command {
+	var nodes int
+	var binDir string
+	var exit bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start a local cluster, show it working, and stop it on Ctrl-C",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := g.dir
+			if dir == "" {
+				dir = filepath.Join(os.TempDir(), "vigil-demo")
+			}
+			bins, err := daemonBinDir(binDir)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Starting a %d-node Vigil cluster in %s ...\n", nodes, dir)
+			c, err := localcluster.Up(cmd.Context(), localcluster.Options{Dir: dir, Nodes: nodes, BinDir: bins})
+			if err != nil {
+				return err
+			}
+			healthErr := printHealth(cmd, c, "text")
+			n := c.Nodes[0]
+			d, _ := n.Daemon("vigil-crmd")
+			admin := c.AdminFiles()
+			fmt.Fprintf(out, "\nEvery daemon serves gRPC with mutual TLS only. Try, from the repository:\n")
+			fmt.Fprintf(out, "  go tool grpcurl -cacert %s -cert %s -key %s -servername %s %s list\n", admin.CA, admin.Cert, admin.Key, n.Name, d.Address)
+			fmt.Fprintf(out, "  vigil cluster status --dir %s\n", c.Dir)
+			fmt.Fprintf(out, "Logs: %s\n", filepath.Join(c.Dir, "nodes", "*", "logs", "*.log"))
+			if exit || healthErr != nil {
+				return stopDemo(cmd, c, healthErr)
+			}
+			fmt.Fprintf(out, "\nThe cluster runs until you press Ctrl-C (or run `vigil cluster down --dir %s` elsewhere).\n", c.Dir)
+			<-cmd.Context().Done()
+			return stopDemo(cmd, c, nil)
+		},
+	}
+	cmd.Flags().IntVar(&nodes, "nodes", 1, "number of nodes")
+	cmd.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: the directory of this vigil binary)")
+	cmd.Flags().BoolVar(&exit, "exit", false, "stop the cluster right after showing it, instead of waiting for Ctrl-C")
+	return cmd
+}
+
+func stopDemo(cmd *cobra.Command, c *localcluster.Cluster, prior error) error {
+	fmt.Fprintf(cmd.OutOrStdout(), "\nStopping the cluster ...\n")
+	// The command's context may be cancelled already (Ctrl-C); stopping
+	// must still finish.
+	if err := c.Down(context.Background()); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Stopped. Logs stay in %s\n", filepath.Join(c.Dir, "nodes"))
+	return prior
+}

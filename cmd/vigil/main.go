@@ -1,0 +1,59 @@
+// Command vigil is the administration tool of a Vigil cluster: the
+// certificate authority (pki), the local cluster harness (cluster, demo) and,
+// as later work lands, the crmsh-style shell and status commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries the exit status a command wants, e.g. 2 for "not
+// quorate" as corosync-quorumtool does.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newRootCommand().ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "vigil:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	os.Exit(1)
+}
+
+// globalFlags are accepted by every command.
+type globalFlags struct {
+	// dir is a local cluster directory made by `vigil cluster up`: commands
+	// talk to that cluster with its admin certificate.
+	dir string
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:           "vigil",
+		Short:         "Administer a Vigil high-availability cluster",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.dir, "dir", "", "talk to the local cluster in this directory (made by `vigil cluster up`)")
+	root.AddCommand(newPKICommand(g), newClusterCommand(g), newDemoCommand(g))
+	return root
+}
