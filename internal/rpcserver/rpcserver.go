@@ -60,7 +60,7 @@ func New(opts Options) (*Server, error) {
 		return status.Errorf(codes.Internal, "internal error: %v (see the daemon's log)", p)
 	})}
 	g := grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(opts.TLS)),
+		grpc.Creds(refusingCreds{TransportCredentials: credentials.NewTLS(opts.TLS), log: log}),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(
 			logging.UnaryServerInterceptor(slogAdapter(log), logOpts...),

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds Vigil and runs `vigil demo`: a local cluster whose daemons serve
+# their gRPC APIs over mutual TLS. Arguments go to `vigil demo` (see
+# `bin/vigil demo --help`), e.g. --dir DIR, --exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "==> go build -o bin/ ./cmd/..."
+go build -o bin/ ./cmd/...
+exec bin/vigil demo "$@"
