@@ -42,6 +42,13 @@ type Config struct {
 	// each reported once, in file order. Callers should log them.
 	Ignored []IgnoredKey
 
+	// Warnings are settings that contradict each other where corosync runs
+	// on anyway, switching one of them off (two_node in a cluster of more
+	// than 2 votes, for example). They are not fatal, so a corosync.conf
+	// that corosync runs still loads; callers should log them. Validate
+	// recomputes them.
+	Warnings []*FieldError
+
 	// lines maps a dotted key ("totem.token", "nodelist.node.2.nodeid") to
 	// the line that set it, so that Validate can point at the file.
 	lines map[string]int

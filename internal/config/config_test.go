@@ -325,7 +325,6 @@ func TestDecodeErrors(t *testing.T) {
 		{"consensus shorter than join", "totem {\njoin: 500\nconsensus: 100\n}", []string{"bad.conf:3: totem.consensus: consensus (100 ms) may not be shorter than join (500 ms)"}},
 		{"join longer than derived consensus", "totem {\ntoken: 100\njoin: 500\n}", []string{"bad.conf:3: totem.consensus:"}},
 		{"bad version", "totem {\nversion: 1\n}", []string{"bad.conf:2: totem.version: version 1 is not supported"}},
-		{"unknown transport", "totem {\ntransport: iba\n}", []string{`bad.conf:2: totem.transport: unknown transport "iba"`}},
 		{"unknown boolean", "logging {\nto_syslog: maybe\n}", []string{`bad.conf:2: logging.to_syslog: "maybe" is not a boolean`}},
 		{"bad debug", "logging {\ndebug: loud\n}", []string{`bad.conf:2: logging.debug: "loud"`}},
 		{"logfile missing", "logging {\nto_logfile: yes\n}", []string{"bad.conf:2: logging.logfile: to_logfile is on but logfile is not set"}},
@@ -346,9 +345,6 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad address", "nodelist {\nnode {\nnodeid: 1\nring0_addr: not an address\n}\n}", []string{`bad.conf:4: nodelist.node.ring0_addr: "not an address" is neither an IP address nor a host name`}},
 		{"uneven links", "nodelist {\nnode {\nnodeid: 1\nname: a\nring0_addr: a\nring1_addr: a1\n}\nnode {\nnodeid: 2\nname: b\nring0_addr: b\n}\n}", []string{"bad.conf:8: nodelist.node: node \"b\" has 1 links but the node at line 2 has 2"}},
 		{"multi-link needs names", "nodelist {\nnode {\nnodeid: 1\nring0_addr: a\nring1_addr: a1\n}\n}", []string{"bad.conf:2: nodelist.node.name: node has no name"}},
-		{"two_node with expected_votes 3", "quorum {\nprovider: corosync_votequorum\nexpected_votes: 3\ntwo_node: 1\n}", []string{"bad.conf:4: quorum.two_node: two_node needs a cluster of 2 votes, but expected_votes is 3"}},
-		{"two_node with three nodes", "nodelist {\nnode {\nnodeid: 1\nring0_addr: a\n}\nnode {\nnodeid: 2\nring0_addr: b\n}\nnode {\nnodeid: 3\nring0_addr: c\n}\n}\nquorum {\ntwo_node: 1\n}", []string{"bad.conf:16: quorum.two_node: two_node needs a cluster of 2 votes, but the nodelist has 3 nodes with 3 votes"}},
-		{"two_node with auto_tie_breaker", twoNodes + "quorum {\ntwo_node: 1\nauto_tie_breaker: 1\n}", []string{"bad.conf:15: quorum.auto_tie_breaker: auto_tie_breaker cannot be combined with two_node"}},
 		{"atb and lms in an odd cluster without wait_for_all", "nodelist {\nnode {\nnodeid: 1\nring0_addr: a\n}\n}\nquorum {\nauto_tie_breaker: 1\nlast_man_standing: 1\n}", []string{"bad.conf:8: quorum.auto_tie_breaker: auto_tie_breaker with last_man_standing in a cluster of 1 votes (odd) needs wait_for_all"}},
 		{"atb node not in nodelist", twoNodes + "quorum {\nauto_tie_breaker: 1\nauto_tie_breaker_node: 7\n}", []string{"bad.conf:15: quorum.auto_tie_breaker_node: no node has nodeid 7"}},
 		{"atb node garbage", "quorum {\nauto_tie_breaker_node: first\n}", []string{`bad.conf:2: quorum.auto_tie_breaker_node: "first" is not a node ID`}},
@@ -395,7 +391,7 @@ func TestDecodeErrors(t *testing.T) {
 func TestValidateReportsEveryProblem(t *testing.T) {
 	in := `totem {
 	token: abc
-	transport: carrier-pigeon
+	version: 3
 }
 nodelist {
 	node {
@@ -416,7 +412,7 @@ tls {
 	}
 	want := []string{
 		"multi.conf:2: totem.token:",
-		"multi.conf:3: totem.transport:",
+		"multi.conf:3: totem.version:",
 		"multi.conf:6: nodelist.node.nodeid:",
 		"multi.conf:11: logging.to_syslog:",
 		"multi.conf:12: logging.debug:",
@@ -458,5 +454,36 @@ tls {
 	}
 	if !strings.HasPrefix(unjoin(err)[0].Error(), "totem.") && !strings.HasPrefix(unjoin(err)[0].Error(), "nodelist.") {
 		t.Errorf("errors of a Config without a file should start with the key: %v", err)
+	}
+}
+
+// TestContradictionsCorosyncToleratesAreWarnings keeps a corosync.conf that
+// corosync runs loadable: where corosync switches a setting off instead of
+// refusing to start, Vigil warns and goes on.
+func TestContradictionsCorosyncToleratesAreWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"unknown transport", "totem {\ntransport: iba\n}", `bad.conf:2: totem.transport: unknown transport "iba"`},
+		{"two_node with expected_votes 3", "quorum {\nprovider: corosync_votequorum\nexpected_votes: 3\ntwo_node: 1\n}", "bad.conf:4: quorum.two_node: two_node needs a cluster of 2 votes, but expected_votes is 3"},
+		{"two_node with three nodes", "nodelist {\nnode {\nnodeid: 1\nring0_addr: a\n}\nnode {\nnodeid: 2\nring0_addr: b\n}\nnode {\nnodeid: 3\nring0_addr: c\n}\n}\nquorum {\ntwo_node: 1\n}", "bad.conf:16: quorum.two_node: two_node needs a cluster of 2 votes, but the nodelist has 3 nodes with 3 votes"},
+		{"two_node with auto_tie_breaker", twoNodes + "quorum {\ntwo_node: 1\nauto_tie_breaker: 1\n}", "bad.conf:15: quorum.auto_tie_breaker: auto_tie_breaker cannot be combined with two_node"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Decode("bad.conf", []byte(tt.in))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			var got []string
+			for _, w := range c.Warnings {
+				got = append(got, w.Error())
+			}
+			if len(got) != 1 || !strings.HasPrefix(got[0], tt.want) {
+				t.Errorf("warnings %q, want one starting with %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ const minTimeout = 30 * time.Millisecond
 // them (the daemons) check for them.
 func (c *Config) Validate() error {
 	v := &validator{c: c}
+	c.Warnings = nil
 	v.totem()
 	v.nodes()
 	v.quorum()
@@ -55,6 +56,12 @@ func (v *validator) fail(line int, key, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{File: v.c.File, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
+// warn records a contradiction that corosync tolerates by switching
+// something off: reported, never fatal.
+func (v *validator) warn(line int, key, format string, args ...any) {
+	v.c.Warnings = append(v.c.Warnings, &FieldError{File: v.c.File, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
 // settled reports whether key already had its problem reported by Decode.
 func (v *validator) settled(key string) bool { return v.c.settled[key] }
 
@@ -66,7 +73,7 @@ func (v *validator) totem() {
 	switch t.Transport {
 	case "knet", "udp", "udpu":
 	default:
-		v.fail(v.at("totem.transport", "totem"), "totem.transport", "unknown transport %q: use knet, udp or udpu", t.Transport)
+		v.warn(v.at("totem.transport", "totem"), "totem.transport", "unknown transport %q: knet is used, as corosync does (use knet, udp or udpu)", t.Transport)
 	}
 	v.timeout("totem.token", t.Token)
 	v.timeout("totem.join", t.Join)
@@ -230,23 +237,23 @@ func (v *validator) quorum() {
 	if q.TwoNode && !v.settled("quorum.expected_votes") {
 		switch {
 		case q.ExpectedVotes != 0 && q.ExpectedVotes != 2:
-			v.fail(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but expected_votes is %d", q.ExpectedVotes)
+			v.warn(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but expected_votes is %d: two_node has no effect, as in corosync", q.ExpectedVotes)
 		case q.ExpectedVotes == 0 && len(v.c.Nodes) > 0 && nodeVotes != 2:
-			v.fail(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but the nodelist has %d nodes with %d votes",
+			v.warn(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but the nodelist has %d nodes with %d votes: two_node has no effect while there are more, as in corosync",
 				len(v.c.Nodes), nodeVotes)
 		}
 	}
 	if q.TwoNode && q.AutoTieBreaker {
-		v.fail(at("quorum.auto_tie_breaker", "quorum.two_node"), "quorum.auto_tie_breaker",
-			"auto_tie_breaker cannot be combined with two_node (corosync would disable two_node)")
+		v.warn(at("quorum.auto_tie_breaker", "quorum.two_node"), "quorum.auto_tie_breaker",
+			"auto_tie_breaker cannot be combined with two_node: two_node is disabled, as corosync does")
 	}
 	if q.AutoTieBreaker && nodeVotes%2 == 1 && !q.WaitForAll {
 		if q.LastManStanding {
 			v.fail(at("quorum.auto_tie_breaker"), "quorum.auto_tie_breaker",
 				"auto_tie_breaker with last_man_standing in a cluster of %d votes (odd) needs wait_for_all: 1 (corosync refuses to start)", nodeVotes)
 		} else {
-			v.fail(at("quorum.auto_tie_breaker"), "quorum.auto_tie_breaker",
-				"auto_tie_breaker in a cluster of %d votes (odd) needs wait_for_all: 1 (corosync would disable auto_tie_breaker)", nodeVotes)
+			v.warn(at("quorum.auto_tie_breaker"), "quorum.auto_tie_breaker",
+				"auto_tie_breaker in a cluster of %d votes (odd) needs wait_for_all: 1: auto_tie_breaker is disabled, as corosync does", nodeVotes)
 		}
 	}
 	switch q.AutoTieBreakerNode {

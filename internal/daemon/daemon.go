@@ -93,6 +93,9 @@ func Run(ctx context.Context, spec Spec, args []string, stderr io.Writer) int {
 	for _, ig := range cfg.Ignored {
 		log.Info("configuration key ignored", "file", ig.File, "line", ig.Line, "key", ig.Key, "why", ig.Why)
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration", "file", w.File, "line", w.Line, "key", w.Key, "problem", w.Msg)
+	}
 	if err := serve(ctx, spec, cfg, node, log); err != nil {
 		log.Error("stopped with an error", "err", err)
 		return 1
