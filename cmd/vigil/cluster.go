@@ -144,7 +144,11 @@ func printHealth(cmd *cobra.Command, c *localcluster.Cluster, output string) err
 }
 
 func writeHealthTable(out io.Writer, c *localcluster.Cluster, rows []healthRow) {
-	fmt.Fprintf(out, "Cluster %s in %s: %d nodes\n\n", c.Name, c.Dir, len(c.Nodes))
+	nodes := "nodes"
+	if len(c.Nodes) == 1 {
+		nodes = "node"
+	}
+	fmt.Fprintf(out, "Cluster %s in %s: %d %s\n\n", c.Name, c.Dir, len(c.Nodes), nodes)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tDAEMON\tADDRESS\tPID\tHEALTH")
 	for _, r := range rows {
