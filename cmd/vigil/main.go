@@ -43,6 +43,10 @@ type globalFlags struct {
 	// dir is a local cluster directory made by `vigil cluster up`: commands
 	// talk to that cluster with its admin certificate.
 	dir string
+	// node picks the node of a --dir cluster to talk to.
+	node string
+	// config is the cluster configuration to read without --dir.
+	config string
 }
 
 func newRootCommand() *cobra.Command {
@@ -54,6 +58,8 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.dir, "dir", "", "talk to the local cluster in this directory (made by `vigil cluster up`)")
+	root.PersistentFlags().StringVar(&g.node, "node", "", "with --dir: the node to talk to (default: the first)")
+	root.PersistentFlags().StringVar(&g.config, "config", "", "cluster configuration to read without --dir (default /etc/vigil/vigil.conf)")
 	root.AddCommand(newPKICommand(g), newClusterCommand(g), newDemoCommand(g))
 	return root
 }
