@@ -1,0 +1,322 @@
+package core
+
+import (
+	"cmp"
+	"slices"
+
+	pb "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
+)
+
+// target is the view this node believes should be installed: itself, then,
+// in id order, every node it hears that hears it and every node already
+// taken, so that all members of a view hear each other. Members of the
+// current view stay while they are heard; other nodes come in only after
+// StableTicks of gap-free hearing and when not blocked.
+func (n *Node) target() []NodeRef {
+	members := []NodeRef{n.self}
+	ids := slices.Clone(n.cfg.Nodes)
+	slices.Sort(ids)
+	for _, id := range ids {
+		p := n.peers[id]
+		if p == nil || !n.alive(p) || p.blocked > n.now || !p.hears[n.self] {
+			continue
+		}
+		if !n.view.Has(p.ref) && n.now-p.heardSince < uint64(n.cfg.StableTicks) {
+			continue
+		}
+		mutual := true
+		for _, m := range members {
+			if m == n.self {
+				continue
+			}
+			q := n.peers[m.ID]
+			if !p.hears[m] || !q.hears[p.ref] {
+				mutual = false
+				break
+			}
+		}
+		if mutual {
+			members = append(members, p.ref)
+		}
+	}
+	sortRefs(members)
+	return members
+}
+
+func (n *Node) tickMembership() {
+	want := n.target()
+	switch {
+	case n.coord != nil:
+		c := n.coord
+		if !slices.Equal(c.members, want) {
+			n.propose(want)
+			return
+		}
+		if n.now-c.since > uint64(n.cfg.ConsensusTicks) {
+			// Members that did not report are dropped for a while.
+			for _, m := range c.members {
+				if _, ok := c.reports[m]; !ok && m != n.self {
+					n.log.Warn("member did not answer a view change; leaving it out", "node", m, "proposal", c.id)
+					n.block(m.ID, uint64(n.cfg.StableTicks))
+				}
+			}
+			n.propose(n.target())
+		}
+	case n.phase == gathering:
+		coord := n.part.id.Coordinator
+		p := n.peers[coord.ID]
+		if coord != n.self && (p == nil || !n.alive(p) || n.now-n.part.since > 2*uint64(n.cfg.ConsensusTicks)) {
+			n.log.Info("view change abandoned: its coordinator is gone or silent", "proposal", n.part.id)
+			n.phase = operational
+			n.part = nil
+			n.waitSince = 0
+		}
+	default:
+		if slices.Equal(want, n.view.Members) {
+			n.waitSince = 0
+			return
+		}
+		if want[0] == n.self {
+			n.propose(want)
+			return
+		}
+		if n.waitSince == 0 {
+			n.waitSince = n.now
+		} else if n.now-n.waitSince > uint64(n.cfg.ConsensusTicks) {
+			// The node that should coordinate does not: run the change
+			// without it for a while.
+			n.log.Warn("expected coordinator does not start the view change; leaving it out", "node", want[0])
+			n.block(want[0].ID, uint64(n.cfg.StableTicks))
+			n.waitSince = 0
+		}
+	}
+}
+
+func (n *Node) block(id uint32, ticks uint64) {
+	if p := n.peers[id]; p != nil {
+		p.blocked = n.now + ticks
+	}
+}
+
+// propose starts a view change coordinated by this node.
+func (n *Node) propose(members []NodeRef) {
+	n.maxEpoch = max(n.maxEpoch, n.view.ID.Epoch) + 1
+	id := ViewID{Epoch: n.maxEpoch, Coordinator: n.self}
+	n.coord = &coordination{id: id, members: members, reports: map[NodeRef]*pb.Report{}, since: n.now}
+	n.waitSince = 0
+	n.broadcast(members, func() *pb.ProtocolMessage {
+		return &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Propose{Propose: &pb.Propose{Proposal: viewToPB(id), Members: refsToPB(members)}}}
+	})
+}
+
+func (n *Node) onPropose(from NodeRef, p *pb.Propose) {
+	id := viewFromPB(p.GetProposal())
+	members := refsFromPB(p.GetMembers())
+	if id.Coordinator != from || !slices.Contains(members, n.self) || id.Compare(n.view.ID) <= 0 {
+		return
+	}
+	n.maxEpoch = max(n.maxEpoch, id.Epoch)
+	if n.part != nil && id.Compare(n.part.id) < 0 {
+		return // already in a later proposal
+	}
+	if n.coord != nil && id.Compare(n.coord.id) > 0 {
+		n.coord = nil // a later proposal supersedes ours
+	}
+	var notHeard []uint32
+	for _, m := range members {
+		if m == n.self {
+			continue
+		}
+		q := n.peers[m.ID]
+		if q == nil || q.ref != m || !n.alive(q) {
+			notHeard = append(notHeard, m.ID)
+		}
+	}
+	if len(notHeard) > 0 {
+		n.send(from, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Report{Report: &pb.Report{Proposal: p.GetProposal(), NotHeard: notHeard}}})
+		return
+	}
+	n.phase = gathering
+	n.part = &participation{id: id, members: members, since: n.now}
+	n.waitSince = 0
+	r := &pb.Report{
+		Proposal:   p.GetProposal(),
+		Accept:     true,
+		OldView:    viewToPB(n.view.ID),
+		OldMembers: refsToPB(n.view.Members),
+		Delivered:  n.delivered,
+		Pending:    slices.Clone(n.pending),
+	}
+	for _, seq := range sortedSeqs(n.buf) {
+		r.Received = append(r.Received, n.buf[seq])
+	}
+	n.send(from, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Report{Report: r}})
+}
+
+func (n *Node) onReport(from NodeRef, r *pb.Report) {
+	c := n.coord
+	if c == nil || viewFromPB(r.GetProposal()) != c.id || !slices.Contains(c.members, from) {
+		return
+	}
+	if !r.GetAccept() {
+		// from does not hear some members: of each such pair, leave out
+		// the higher id (never this coordinator), then try again.
+		for _, id := range r.GetNotHeard() {
+			drop := max(id, from.ID)
+			if drop == n.self.ID {
+				drop = from.ID
+			}
+			n.block(drop, uint64(n.cfg.StableTicks))
+		}
+		n.propose(n.target())
+		return
+	}
+	c.reports[from] = r
+	if len(c.reports) < len(c.members) {
+		return
+	}
+	inst := buildInstall(c)
+	n.coord = nil
+	n.broadcast(c.members, func() *pb.ProtocolMessage {
+		return &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Install{Install: inst}}
+	})
+}
+
+// buildInstall computes, for every old view the members come from, the
+// messages its members must deliver in it before the new view: every
+// message of that view any of them still holds, in its order, then the
+// messages they had not got ordered yet.
+func buildInstall(c *coordination) *pb.Install {
+	groups := map[ViewID][]*pb.Report{}
+	var olds []ViewID
+	for _, m := range c.members {
+		r := c.reports[m]
+		id := viewFromPB(r.GetOldView())
+		if _, ok := groups[id]; !ok {
+			olds = append(olds, id)
+		}
+		groups[id] = append(groups[id], r)
+	}
+	slices.SortFunc(olds, ViewID.Compare)
+	inst := &pb.Install{View: viewToPB(c.id), Members: refsToPB(c.members)}
+	for _, old := range olds {
+		reports := groups[old]
+		bySeq := map[uint64]*pb.Ordered{}
+		seen := map[msgKey]bool{}
+		minDelivered := reports[0].GetDelivered()
+		var top uint64
+		for _, r := range reports {
+			minDelivered = min(minDelivered, r.GetDelivered())
+			for _, o := range r.GetReceived() {
+				if _, ok := bySeq[o.GetSeq()]; !ok {
+					bySeq[o.GetSeq()] = o
+					seen[keyOf(o.GetPayload())] = true
+				}
+				top = max(top, o.GetSeq())
+			}
+			top = max(top, r.GetDelivered())
+		}
+		var extra []*pb.Payload
+		for _, r := range reports {
+			for _, p := range r.GetPending() {
+				if !seen[keyOf(p)] {
+					seen[keyOf(p)] = true
+					extra = append(extra, p)
+				}
+			}
+		}
+		slices.SortFunc(extra, func(a, b *pb.Payload) int {
+			ka, kb := keyOf(a), keyOf(b)
+			if c := cmp.Compare(ka.sender.ID, kb.sender.ID); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(ka.sender.Incarnation, kb.sender.Incarnation); c != 0 {
+				return c
+			}
+			return cmp.Compare(ka.counter, kb.counter)
+		})
+		f := &pb.Flush{OldView: viewToPB(old)}
+		for _, seq := range sortedSeqs(bySeq) {
+			if seq > minDelivered {
+				f.Messages = append(f.Messages, bySeq[seq])
+			}
+		}
+		for _, p := range extra {
+			top++
+			f.Messages = append(f.Messages, &pb.Ordered{Seq: top, Payload: p})
+		}
+		inst.Flushes = append(inst.Flushes, f)
+	}
+	return inst
+}
+
+func (n *Node) onInstall(from NodeRef, inst *pb.Install) {
+	id := viewFromPB(inst.GetView())
+	if n.part == nil || n.part.id != id || id.Coordinator != from {
+		return
+	}
+	for _, f := range inst.GetFlushes() {
+		if viewFromPB(f.GetOldView()) != n.view.ID {
+			continue
+		}
+		for _, o := range f.GetMessages() {
+			if o.GetSeq() > n.delivered {
+				n.deliver(o)
+			}
+		}
+	}
+	members := refsFromPB(inst.GetMembers())
+	sortRefs(members)
+	n.install(View{ID: id, Members: members})
+}
+
+// install makes v the current view and resets the ordering state; the
+// caller has delivered everything of the previous view.
+func (n *Node) install(v View) {
+	for _, m := range v.Members {
+		if !n.view.Has(m) {
+			v.Joined = append(v.Joined, m)
+		}
+	}
+	for _, m := range n.view.Members {
+		if !v.Has(m) {
+			v.Left = append(v.Left, m)
+		}
+	}
+	n.view = v
+	n.maxEpoch = max(n.maxEpoch, v.ID.Epoch)
+	n.phase = operational
+	n.part = nil
+	n.waitSince = 0
+	n.buf = map[uint64]*pb.Ordered{}
+	n.delivered, n.stable, n.ackSent, n.gapSince = 0, 0, 0, 0
+	n.lastSubmit = 0
+	if v.ID.Coordinator == n.self {
+		n.seqNext = 1
+		n.nextCounter = map[NodeRef]uint64{}
+		n.held = map[NodeRef]map[uint64]*pb.Payload{}
+		n.acks = map[NodeRef]uint64{}
+		n.stableSent, n.lagSince, n.lastResend, n.resendMark = 0, 0, 0, 1
+	} else {
+		n.nextCounter, n.held, n.acks = nil, nil, nil
+	}
+	for _, p := range n.peers {
+		if v.Has(p.ref) {
+			p.blocked = 0
+		}
+	}
+	vc := v
+	n.ready.Events = append(n.ready.Events, Event{View: &vc})
+	n.log.Info("view installed", "view", v.String())
+	// Own messages still pending go to the new sequencer at once.
+	n.submitPending()
+}
+
+func sortedSeqs(m map[uint64]*pb.Ordered) []uint64 {
+	seqs := make([]uint64, 0, len(m))
+	for s := range m {
+		seqs = append(seqs, s)
+	}
+	slices.Sort(seqs)
+	return seqs
+}

@@ -1,0 +1,233 @@
+package core
+
+import (
+	pb "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
+)
+
+// deliver hands one ordered message of the current view to clients and
+// keeps it until it is stable. Own messages leave the pending queue.
+func (n *Node) deliver(o *pb.Ordered) {
+	p := o.GetPayload()
+	n.delivered = o.GetSeq()
+	n.buf[o.GetSeq()] = o
+	k := keyOf(p)
+	n.ready.Events = append(n.ready.Events, Event{Delivery: &Delivery{
+		View: n.view.ID, Seq: o.GetSeq(), Sender: k.sender, Counter: k.counter, Data: p.GetData(),
+	}})
+	if k.sender == n.self {
+		for len(n.pending) > 0 && n.pending[0].GetCounter() <= k.counter {
+			n.pending = n.pending[1:]
+		}
+	}
+}
+
+// submitPending sends every own message not yet ordered to the sequencer.
+func (n *Node) submitPending() {
+	if len(n.pending) == 0 || n.phase != operational {
+		return
+	}
+	n.lastSubmit = n.now
+	for i := 0; i < len(n.pending); i += n.cfg.MaxBatch {
+		batch := n.pending[i:min(i+n.cfg.MaxBatch, len(n.pending))]
+		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{View: viewToPB(n.view.ID), Payloads: batch}}})
+	}
+}
+
+func (n *Node) tickOrdering() {
+	if len(n.pending) > 0 && n.now-n.lastSubmit >= uint64(n.cfg.RetransmitTicks) {
+		n.submitPending()
+	}
+	coord := n.view.ID.Coordinator
+	if coord != n.self && (n.delivered > n.ackSent || n.now%uint64(n.cfg.RetransmitTicks) == 0) {
+		n.ackSent = n.delivered
+		n.send(coord, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Ack{Ack: &pb.Ack{View: viewToPB(n.view.ID), Received: n.delivered}}})
+	}
+	if len(n.buf) > 0 && n.hasGap() {
+		if n.gapSince == 0 {
+			n.gapSince = n.now
+		} else if n.now-n.gapSince >= uint64(n.cfg.RetransmitTicks) {
+			n.gapSince = n.now
+			n.send(coord, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Nack{Nack: &pb.Nack{View: viewToPB(n.view.ID), FromSeq: n.delivered + 1, ToSeq: n.highestReceived()}}})
+		}
+	} else {
+		n.gapSince = 0
+	}
+	if coord == n.self {
+		n.tickSequencer()
+	}
+}
+
+func (n *Node) hasGap() bool { return n.highestReceived() > n.delivered }
+
+func (n *Node) highestReceived() uint64 {
+	var top uint64
+	for s := range n.buf {
+		top = max(top, s)
+	}
+	return top
+}
+
+func (n *Node) onSequenced(from NodeRef, s *pb.Sequenced) {
+	if n.phase != operational || viewFromPB(s.GetView()) != n.view.ID || from != n.view.ID.Coordinator {
+		return
+	}
+	for _, o := range s.GetMessages() {
+		if o.GetSeq() > n.delivered && o.GetPayload() != nil {
+			if _, ok := n.buf[o.GetSeq()]; !ok {
+				n.buf[o.GetSeq()] = o
+			}
+		}
+	}
+	for {
+		o, ok := n.buf[n.delivered+1]
+		if !ok {
+			break
+		}
+		n.deliver(o)
+	}
+	if st := min(s.GetStable(), n.delivered); st > n.stable {
+		for seq := n.stable + 1; seq <= st; seq++ {
+			delete(n.buf, seq)
+		}
+		n.stable = st
+	}
+}
+
+// The sequencer: the coordinator of the view orders what members submit.
+
+func (n *Node) onSubmit(from NodeRef, s *pb.Submit) {
+	if n.phase != operational || n.view.ID.Coordinator != n.self || viewFromPB(s.GetView()) != n.view.ID || !n.view.Has(from) {
+		return
+	}
+	payloads := s.GetPayloads()
+	if len(payloads) == 0 {
+		return
+	}
+	if _, ok := n.nextCounter[from]; !ok {
+		// The first message a member submits in a view is its oldest
+		// unordered one: see docs/messaging-protocol.md, FIFO.
+		n.nextCounter[from] = payloads[0].GetCounter()
+	}
+	held := n.held[from]
+	if held == nil {
+		held = map[uint64]*pb.Payload{}
+		n.held[from] = held
+	}
+	for _, p := range payloads {
+		if fromPB(p.GetSender()) != from {
+			continue
+		}
+		c := p.GetCounter()
+		if c >= n.nextCounter[from] && c < n.nextCounter[from]+uint64(n.cfg.MaxPending) {
+			held[c] = p
+		}
+	}
+	n.sequence()
+}
+
+// sequence orders held messages in each sender's counter order while fewer
+// than MaxUnstable messages wait for stability.
+func (n *Node) sequence() {
+	var batch []*pb.Ordered
+	for _, m := range n.view.Members {
+		held := n.held[m]
+		for len(held) > 0 && n.seqNext-1-n.stable < uint64(n.cfg.MaxUnstable) {
+			p, ok := held[n.nextCounter[m]]
+			if !ok {
+				break
+			}
+			delete(held, n.nextCounter[m])
+			n.nextCounter[m]++
+			batch = append(batch, &pb.Ordered{Seq: n.seqNext, Payload: p})
+			n.seqNext++
+		}
+	}
+	if len(batch) > 0 {
+		n.sendSequenced(n.view.Members, batch)
+	}
+}
+
+func (n *Node) sendSequenced(to []NodeRef, msgs []*pb.Ordered) {
+	for i := 0; i < len(msgs) || i == 0; i += n.cfg.MaxBatch {
+		part := msgs[i:min(i+n.cfg.MaxBatch, len(msgs))]
+		n.stableSent = n.stable
+		n.broadcast(to, func() *pb.ProtocolMessage {
+			return &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Sequenced{Sequenced: &pb.Sequenced{View: viewToPB(n.view.ID), Messages: part, Stable: n.stable}}}
+		})
+	}
+}
+
+func (n *Node) onAck(from NodeRef, a *pb.Ack) {
+	if n.phase != operational || n.view.ID.Coordinator != n.self || viewFromPB(a.GetView()) != n.view.ID || !n.view.Has(from) {
+		return
+	}
+	if a.GetReceived() > n.acks[from] && a.GetReceived() < n.seqNext {
+		n.acks[from] = a.GetReceived()
+	}
+}
+
+func (n *Node) onNack(from NodeRef, k *pb.Nack) {
+	if n.phase != operational || n.view.ID.Coordinator != n.self || viewFromPB(k.GetView()) != n.view.ID || !n.view.Has(from) {
+		return
+	}
+	n.resend(from, k.GetFromSeq(), k.GetToSeq())
+}
+
+func (n *Node) resend(to NodeRef, from, upto uint64) {
+	var msgs []*pb.Ordered
+	for seq := max(from, n.stable+1); seq <= upto && seq < n.seqNext && len(msgs) < n.cfg.MaxBatch; seq++ {
+		if o, ok := n.buf[seq]; ok {
+			msgs = append(msgs, o)
+		}
+	}
+	if len(msgs) > 0 {
+		n.sendSequenced([]NodeRef{to}, msgs)
+	}
+}
+
+func (n *Node) tickSequencer() {
+	// Stability: the lowest seq every member has received.
+	st := n.delivered
+	laggard := n.self
+	for _, m := range n.view.Members {
+		if m != n.self && n.acks[m] < st {
+			st, laggard = n.acks[m], m
+		}
+	}
+	if st > n.stable {
+		for seq := n.stable + 1; seq <= st; seq++ {
+			delete(n.buf, seq)
+		}
+		n.stable = st
+		n.sequence()
+	}
+	if n.stable != n.stableSent {
+		n.sendSequenced(n.view.Members, nil)
+	}
+	// Members that lack the newest messages get them again: a lost tail
+	// leaves no gap a member could notice.
+	// Only messages ordered a whole interval ago are resent, so that acks
+	// on their way do not cause needless copies.
+	if n.now-n.lastResend >= uint64(n.cfg.RetransmitTicks) {
+		n.lastResend = n.now
+		for _, m := range n.view.Members {
+			if m != n.self && n.acks[m]+1 < n.resendMark {
+				n.resend(m, n.acks[m]+1, n.resendMark-1)
+			}
+		}
+		n.resendMark = n.seqNext
+	}
+	// Flow control: a member that keeps the sequencer full is removed.
+	if n.seqNext-1-n.stable >= uint64(n.cfg.MaxUnstable) && laggard != n.self {
+		if n.lagSince == 0 {
+			n.lagSince = n.now
+		} else if n.now-n.lagSince > uint64(n.cfg.LagTicks) {
+			n.log.Warn("member falls behind and holds back the whole view; removing it", "node", laggard,
+				"received", n.acks[laggard], "ordered", n.seqNext-1)
+			n.block(laggard.ID, uint64(n.cfg.StableTicks))
+			n.lagSince = 0
+		}
+	} else {
+		n.lagSince = 0
+	}
+}
