@@ -90,14 +90,16 @@ func (h *history) check() error {
 			if !ok || !bytes.Equal(data, d.Data) {
 				fail("%s delivers %v (%q) that was never sent", r, k, d.Data)
 			}
-			if seen[k] {
-				fail("%s delivers %v twice", r, k)
+			if d.Duplicate != seen[k] {
+				fail("%s delivers %v with Duplicate=%v, but delivered it before: %v", r, k, d.Duplicate, seen[k])
+			}
+			if !d.Duplicate {
+				if d.Counter <= fifo[d.Sender] {
+					fail("%s delivers %v after counter %d of the same sender (FIFO)", r, k, fifo[d.Sender])
+				}
+				fifo[d.Sender] = d.Counter
 			}
 			seen[k] = true
-			if d.Counter <= fifo[d.Sender] {
-				fail("%s delivers %v after counter %d of the same sender (FIFO)", r, k, fifo[d.Sender])
-			}
-			fifo[d.Sender] = d.Counter
 			if seqs[cur] == nil {
 				seqs[cur] = map[uint64]msgKey{}
 			}

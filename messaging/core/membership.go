@@ -1,7 +1,6 @@
 package core
 
 import (
-	"cmp"
 	"slices"
 
 	pb "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
@@ -145,7 +144,6 @@ func (n *Node) onPropose(from NodeRef, p *pb.Propose) {
 		OldView:    viewToPB(n.view.ID),
 		OldMembers: refsToPB(n.view.Members),
 		Delivered:  n.delivered,
-		Pending:    slices.Clone(n.pending),
 	}
 	for _, seq := range sortedSeqs(n.buf) {
 		r.Received = append(r.Received, n.buf[seq])
@@ -183,9 +181,14 @@ func (n *Node) onReport(from NodeRef, r *pb.Report) {
 }
 
 // buildInstall computes, for every old view the members come from, the
-// messages its members must deliver in it before the new view: every
-// message of that view any of them still holds, in its order, then the
-// messages they had not got ordered yet.
+// messages its members must deliver in it before the new view: the
+// messages of that view its members hold, in its order, from the lowest
+// any of them has not delivered up to the first that none of them holds.
+// Nothing after that gap was delivered by any of them (each delivers
+// without gaps and reports all it holds), so all of them stop at the same
+// place, which is a prefix of the order the sequencer of that view gave to
+// everyone. Their own messages left out are submitted again in the new
+// view (docs/messaging-protocol.md, "Flush").
 func buildInstall(c *coordination) *pb.Install {
 	groups := map[ViewID][]*pb.Report{}
 	var olds []ViewID
@@ -202,48 +205,16 @@ func buildInstall(c *coordination) *pb.Install {
 	for _, old := range olds {
 		reports := groups[old]
 		bySeq := map[uint64]*pb.Ordered{}
-		seen := map[msgKey]bool{}
-		minDelivered := reports[0].GetDelivered()
-		var top uint64
+		next := reports[0].GetDelivered()
 		for _, r := range reports {
-			minDelivered = min(minDelivered, r.GetDelivered())
+			next = min(next, r.GetDelivered())
 			for _, o := range r.GetReceived() {
-				if _, ok := bySeq[o.GetSeq()]; !ok {
-					bySeq[o.GetSeq()] = o
-					seen[keyOf(o.GetPayload())] = true
-				}
-				top = max(top, o.GetSeq())
-			}
-			top = max(top, r.GetDelivered())
-		}
-		var extra []*pb.Payload
-		for _, r := range reports {
-			for _, p := range r.GetPending() {
-				if !seen[keyOf(p)] {
-					seen[keyOf(p)] = true
-					extra = append(extra, p)
-				}
+				bySeq[o.GetSeq()] = o
 			}
 		}
-		slices.SortFunc(extra, func(a, b *pb.Payload) int {
-			ka, kb := keyOf(a), keyOf(b)
-			if c := cmp.Compare(ka.sender.ID, kb.sender.ID); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(ka.sender.Incarnation, kb.sender.Incarnation); c != 0 {
-				return c
-			}
-			return cmp.Compare(ka.counter, kb.counter)
-		})
 		f := &pb.Flush{OldView: viewToPB(old)}
-		for _, seq := range sortedSeqs(bySeq) {
-			if seq > minDelivered {
-				f.Messages = append(f.Messages, bySeq[seq])
-			}
-		}
-		for _, p := range extra {
-			top++
-			f.Messages = append(f.Messages, &pb.Ordered{Seq: top, Payload: p})
+		for next++; bySeq[next] != nil; next++ {
+			f.Messages = append(f.Messages, bySeq[next])
 		}
 		inst.Flushes = append(inst.Flushes, f)
 	}
@@ -260,7 +231,7 @@ func (n *Node) onInstall(from NodeRef, inst *pb.Install) {
 			continue
 		}
 		for _, o := range f.GetMessages() {
-			if o.GetSeq() > n.delivered {
+			if o.GetSeq() == n.delivered+1 && o.GetPayload() != nil {
 				n.deliver(o)
 			}
 		}

@@ -151,6 +151,11 @@ type Node struct {
 	lastResend  uint64
 	resendMark  uint64
 
+	// highest is, per sender run, the highest counter delivered: senders
+	// submit in counter order and every view delivers in it, so a lower
+	// or equal counter is a message delivered before.
+	highest map[NodeRef]uint64
+
 	// This node's own messages not yet delivered.
 	counter    uint64
 	pending    []*pb.Payload
@@ -170,7 +175,7 @@ func New(cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log, self: cfg.Self, now: 1, peers: map[uint32]*peer{}}
+	n := &Node{cfg: cfg, log: log, self: cfg.Self, now: 1, peers: map[uint32]*peer{}, highest: map[NodeRef]uint64{}}
 	for _, id := range cfg.Nodes {
 		if id != cfg.Self.ID {
 			n.peers[id] = &peer{ref: NodeRef{ID: id}}

@@ -11,8 +11,12 @@ func (n *Node) deliver(o *pb.Ordered) {
 	n.delivered = o.GetSeq()
 	n.buf[o.GetSeq()] = o
 	k := keyOf(p)
+	dup := k.counter <= n.highest[k.sender]
+	if !dup {
+		n.highest[k.sender] = k.counter
+	}
 	n.ready.Events = append(n.ready.Events, Event{Delivery: &Delivery{
-		View: n.view.ID, Seq: o.GetSeq(), Sender: k.sender, Counter: k.counter, Data: p.GetData(),
+		View: n.view.ID, Seq: o.GetSeq(), Sender: k.sender, Counter: k.counter, Data: p.GetData(), Duplicate: dup,
 	}})
 	if k.sender == n.self {
 		for len(n.pending) > 0 && n.pending[0].GetCounter() <= k.counter {

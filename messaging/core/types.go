@@ -79,6 +79,12 @@ type Delivery struct {
 	Sender  NodeRef
 	Counter uint64
 	Data    []byte
+	// Duplicate marks a message this node delivered before, in an earlier
+	// view: its sender submitted it again because it could not know that
+	// part of the cluster had it (docs/messaging-protocol.md, "Exactly
+	// once"). It keeps its place in the order, so that members agree on
+	// the order of the view, but the runtime must not hand it to clients.
+	Duplicate bool
 }
 
 // Event is a delivery or a view change, in the order the node must hand

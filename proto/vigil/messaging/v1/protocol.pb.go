@@ -376,9 +376,7 @@ type Report struct {
 	// delivered is the highest seq the reporter delivered in old_view.
 	Delivered uint64 `protobuf:"varint,6,opt,name=delivered,proto3" json:"delivered,omitempty"`
 	// received holds every message of old_view the reporter still keeps.
-	Received []*Ordered `protobuf:"bytes,7,rep,name=received,proto3" json:"received,omitempty"`
-	// pending holds the reporter's own messages not yet ordered.
-	Pending       []*Payload `protobuf:"bytes,8,rep,name=pending,proto3" json:"pending,omitempty"`
+	Received      []*Ordered `protobuf:"bytes,7,rep,name=received,proto3" json:"received,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -458,13 +456,6 @@ func (x *Report) GetDelivered() uint64 {
 func (x *Report) GetReceived() []*Ordered {
 	if x != nil {
 		return x.Received
-	}
-	return nil
-}
-
-func (x *Report) GetPending() []*Payload {
-	if x != nil {
-		return x.Pending
 	}
 	return nil
 }
@@ -1033,7 +1024,7 @@ const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
 	"\tmax_epoch\x18\x03 \x01(\x04R\bmaxEpoch\"y\n" +
 	"\aPropose\x127\n" +
 	"\bproposal\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\bproposal\x125\n" +
-	"\amembers\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\amembers\"\xfa\x02\n" +
+	"\amembers\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\amembers\"\xc3\x02\n" +
 	"\x06Report\x127\n" +
 	"\bproposal\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\bproposal\x12\x16\n" +
 	"\x06accept\x18\x02 \x01(\bR\x06accept\x12\x1b\n" +
@@ -1042,8 +1033,7 @@ const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
 	"\vold_members\x18\x05 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\n" +
 	"oldMembers\x12\x1c\n" +
 	"\tdelivered\x18\x06 \x01(\x04R\tdelivered\x127\n" +
-	"\breceived\x18\a \x03(\v2\x1b.vigil.messaging.v1.OrderedR\breceived\x125\n" +
-	"\apending\x18\b \x03(\v2\x1b.vigil.messaging.v1.PayloadR\apending\"x\n" +
+	"\breceived\x18\a \x03(\v2\x1b.vigil.messaging.v1.OrderedR\breceived\"x\n" +
 	"\x05Flush\x126\n" +
 	"\bold_view\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\aoldView\x127\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.OrderedR\bmessages\"\xa6\x01\n" +
@@ -1121,33 +1111,32 @@ var file_vigil_messaging_v1_protocol_proto_depIdxs = []int32{
 	1,  // 8: vigil.messaging.v1.Report.old_view:type_name -> vigil.messaging.v1.ViewRef
 	0,  // 9: vigil.messaging.v1.Report.old_members:type_name -> vigil.messaging.v1.NodeRef
 	3,  // 10: vigil.messaging.v1.Report.received:type_name -> vigil.messaging.v1.Ordered
-	2,  // 11: vigil.messaging.v1.Report.pending:type_name -> vigil.messaging.v1.Payload
-	1,  // 12: vigil.messaging.v1.Flush.old_view:type_name -> vigil.messaging.v1.ViewRef
-	3,  // 13: vigil.messaging.v1.Flush.messages:type_name -> vigil.messaging.v1.Ordered
-	1,  // 14: vigil.messaging.v1.Install.view:type_name -> vigil.messaging.v1.ViewRef
-	0,  // 15: vigil.messaging.v1.Install.members:type_name -> vigil.messaging.v1.NodeRef
-	7,  // 16: vigil.messaging.v1.Install.flushes:type_name -> vigil.messaging.v1.Flush
-	1,  // 17: vigil.messaging.v1.Submit.view:type_name -> vigil.messaging.v1.ViewRef
-	2,  // 18: vigil.messaging.v1.Submit.payloads:type_name -> vigil.messaging.v1.Payload
-	1,  // 19: vigil.messaging.v1.Sequenced.view:type_name -> vigil.messaging.v1.ViewRef
-	3,  // 20: vigil.messaging.v1.Sequenced.messages:type_name -> vigil.messaging.v1.Ordered
-	1,  // 21: vigil.messaging.v1.Ack.view:type_name -> vigil.messaging.v1.ViewRef
-	1,  // 22: vigil.messaging.v1.Nack.view:type_name -> vigil.messaging.v1.ViewRef
-	0,  // 23: vigil.messaging.v1.ProtocolMessage.from:type_name -> vigil.messaging.v1.NodeRef
-	0,  // 24: vigil.messaging.v1.ProtocolMessage.to:type_name -> vigil.messaging.v1.NodeRef
-	4,  // 25: vigil.messaging.v1.ProtocolMessage.heartbeat:type_name -> vigil.messaging.v1.Heartbeat
-	5,  // 26: vigil.messaging.v1.ProtocolMessage.propose:type_name -> vigil.messaging.v1.Propose
-	6,  // 27: vigil.messaging.v1.ProtocolMessage.report:type_name -> vigil.messaging.v1.Report
-	8,  // 28: vigil.messaging.v1.ProtocolMessage.install:type_name -> vigil.messaging.v1.Install
-	9,  // 29: vigil.messaging.v1.ProtocolMessage.submit:type_name -> vigil.messaging.v1.Submit
-	10, // 30: vigil.messaging.v1.ProtocolMessage.sequenced:type_name -> vigil.messaging.v1.Sequenced
-	11, // 31: vigil.messaging.v1.ProtocolMessage.ack:type_name -> vigil.messaging.v1.Ack
-	12, // 32: vigil.messaging.v1.ProtocolMessage.nack:type_name -> vigil.messaging.v1.Nack
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	1,  // 11: vigil.messaging.v1.Flush.old_view:type_name -> vigil.messaging.v1.ViewRef
+	3,  // 12: vigil.messaging.v1.Flush.messages:type_name -> vigil.messaging.v1.Ordered
+	1,  // 13: vigil.messaging.v1.Install.view:type_name -> vigil.messaging.v1.ViewRef
+	0,  // 14: vigil.messaging.v1.Install.members:type_name -> vigil.messaging.v1.NodeRef
+	7,  // 15: vigil.messaging.v1.Install.flushes:type_name -> vigil.messaging.v1.Flush
+	1,  // 16: vigil.messaging.v1.Submit.view:type_name -> vigil.messaging.v1.ViewRef
+	2,  // 17: vigil.messaging.v1.Submit.payloads:type_name -> vigil.messaging.v1.Payload
+	1,  // 18: vigil.messaging.v1.Sequenced.view:type_name -> vigil.messaging.v1.ViewRef
+	3,  // 19: vigil.messaging.v1.Sequenced.messages:type_name -> vigil.messaging.v1.Ordered
+	1,  // 20: vigil.messaging.v1.Ack.view:type_name -> vigil.messaging.v1.ViewRef
+	1,  // 21: vigil.messaging.v1.Nack.view:type_name -> vigil.messaging.v1.ViewRef
+	0,  // 22: vigil.messaging.v1.ProtocolMessage.from:type_name -> vigil.messaging.v1.NodeRef
+	0,  // 23: vigil.messaging.v1.ProtocolMessage.to:type_name -> vigil.messaging.v1.NodeRef
+	4,  // 24: vigil.messaging.v1.ProtocolMessage.heartbeat:type_name -> vigil.messaging.v1.Heartbeat
+	5,  // 25: vigil.messaging.v1.ProtocolMessage.propose:type_name -> vigil.messaging.v1.Propose
+	6,  // 26: vigil.messaging.v1.ProtocolMessage.report:type_name -> vigil.messaging.v1.Report
+	8,  // 27: vigil.messaging.v1.ProtocolMessage.install:type_name -> vigil.messaging.v1.Install
+	9,  // 28: vigil.messaging.v1.ProtocolMessage.submit:type_name -> vigil.messaging.v1.Submit
+	10, // 29: vigil.messaging.v1.ProtocolMessage.sequenced:type_name -> vigil.messaging.v1.Sequenced
+	11, // 30: vigil.messaging.v1.ProtocolMessage.ack:type_name -> vigil.messaging.v1.Ack
+	12, // 31: vigil.messaging.v1.ProtocolMessage.nack:type_name -> vigil.messaging.v1.Nack
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_vigil_messaging_v1_protocol_proto_init() }
