@@ -71,7 +71,7 @@ func (n *Node) tickMembership() {
 			n.waitSince = 0
 		}
 	default:
-		if slices.Equal(want, n.view.Members) {
+		if slices.Equal(want, n.view.Members) && !n.diverged() {
 			n.waitSince = 0
 			return
 		}
@@ -89,6 +89,23 @@ func (n *Node) tickMembership() {
 			n.waitSince = 0
 		}
 	}
+}
+
+// diverged reports whether a member of the view is not in it: it reports a
+// later view, or another view for longer than a view change takes (it
+// missed the install). Members then need a new view even if the set of
+// nodes is right.
+func (n *Node) diverged() bool {
+	for _, m := range n.view.Members {
+		p := n.peers[m.ID]
+		if m == n.self || p == nil || p.ref != m || p.viewOff == 0 {
+			continue
+		}
+		if p.view.Compare(n.view.ID) > 0 || n.now-p.viewOff > uint64(n.cfg.ConsensusTicks) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) block(id uint32, ticks uint64) {
@@ -274,6 +291,10 @@ func (n *Node) install(v View) {
 	for _, p := range n.peers {
 		if v.Has(p.ref) {
 			p.blocked = 0
+		}
+		p.viewOff = 0
+		if p.view != v.ID {
+			p.viewOff = n.now
 		}
 	}
 	vc := v

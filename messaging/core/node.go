@@ -98,7 +98,11 @@ type peer struct {
 	lastHeard  uint64 // tick of the last message; 0 = never
 	heardSince uint64 // start of the current gap-free hearing
 	hears      map[NodeRef]bool
-	blocked    uint64 // not admitted to a view before this tick
+	// view is the view the peer last reported, and viewOff since when it
+	// has differed from ours (0: it does not).
+	view    ViewID
+	viewOff uint64
+	blocked uint64 // not admitted to a view before this tick
 }
 
 // participation is the proposal a node has reported to.
@@ -209,7 +213,9 @@ func (n *Node) Multicast(data []byte) (uint64, error) {
 	p := &pb.Payload{Sender: toPB(n.self), Counter: n.counter, Data: data}
 	n.pending = append(n.pending, p)
 	if n.phase == operational {
-		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{View: viewToPB(n.view.ID), Payloads: []*pb.Payload{p}}}})
+		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{
+			View: viewToPB(n.view.ID), Payloads: []*pb.Payload{p}, Oldest: n.pending[0].GetCounter(),
+		}}})
 	}
 	n.drain()
 	return n.counter, nil
@@ -334,6 +340,13 @@ func (n *Node) onHeartbeat(from NodeRef, hb *pb.Heartbeat) {
 	p.hears = map[NodeRef]bool{}
 	for _, r := range hb.GetHears() {
 		p.hears[fromPB(r)] = true
+	}
+	p.view = viewFromPB(hb.GetView())
+	switch {
+	case p.view == n.view.ID:
+		p.viewOff = 0
+	case p.viewOff == 0:
+		p.viewOff = n.now
 	}
 	n.maxEpoch = max(n.maxEpoch, hb.GetMaxEpoch(), hb.GetView().GetEpoch())
 }

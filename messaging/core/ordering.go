@@ -33,7 +33,9 @@ func (n *Node) submitPending() {
 	n.lastSubmit = n.now
 	for i := 0; i < len(n.pending); i += n.cfg.MaxBatch {
 		batch := n.pending[i:min(i+n.cfg.MaxBatch, len(n.pending))]
-		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{View: viewToPB(n.view.ID), Payloads: batch}}})
+		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{
+			View: viewToPB(n.view.ID), Payloads: batch, Oldest: n.pending[0].GetCounter(),
+		}}})
 	}
 }
 
@@ -108,9 +110,10 @@ func (n *Node) onSubmit(from NodeRef, s *pb.Submit) {
 		return
 	}
 	if _, ok := n.nextCounter[from]; !ok {
-		// The first message a member submits in a view is its oldest
-		// unordered one: see docs/messaging-protocol.md, FIFO.
-		n.nextCounter[from] = payloads[0].GetCounter()
+		// Submits may arrive in any order; each names the sender's oldest
+		// undelivered message, where its order in this view starts
+		// (docs/messaging-protocol.md, FIFO).
+		n.nextCounter[from] = s.GetOldest()
 	}
 	held := n.held[from]
 	if held == nil {

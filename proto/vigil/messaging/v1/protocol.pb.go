@@ -577,9 +577,12 @@ func (x *Install) GetFlushes() []*Flush {
 
 // Submit carries a member's own messages to the view's sequencer.
 type Submit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	View          *ViewRef               `protobuf:"bytes,1,opt,name=view,proto3" json:"view,omitempty"`
-	Payloads      []*Payload             `protobuf:"bytes,2,rep,name=payloads,proto3" json:"payloads,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	View     *ViewRef               `protobuf:"bytes,1,opt,name=view,proto3" json:"view,omitempty"`
+	Payloads []*Payload             `protobuf:"bytes,2,rep,name=payloads,proto3" json:"payloads,omitempty"`
+	// oldest is the sender's oldest message not yet delivered to it: the
+	// sequencer orders nothing of this sender before that one.
+	Oldest        uint64 `protobuf:"varint,3,opt,name=oldest,proto3" json:"oldest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -626,6 +629,13 @@ func (x *Submit) GetPayloads() []*Payload {
 		return x.Payloads
 	}
 	return nil
+}
+
+func (x *Submit) GetOldest() uint64 {
+	if x != nil {
+		return x.Oldest
+	}
+	return 0
 }
 
 // Sequenced carries ordered messages from the sequencer to members.
@@ -1040,10 +1050,11 @@ const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
 	"\aInstall\x12/\n" +
 	"\x04view\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\x04view\x125\n" +
 	"\amembers\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\amembers\x123\n" +
-	"\aflushes\x18\x03 \x03(\v2\x19.vigil.messaging.v1.FlushR\aflushes\"r\n" +
+	"\aflushes\x18\x03 \x03(\v2\x19.vigil.messaging.v1.FlushR\aflushes\"\x8a\x01\n" +
 	"\x06Submit\x12/\n" +
 	"\x04view\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\x04view\x127\n" +
-	"\bpayloads\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.PayloadR\bpayloads\"\x8d\x01\n" +
+	"\bpayloads\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.PayloadR\bpayloads\x12\x16\n" +
+	"\x06oldest\x18\x03 \x01(\x04R\x06oldest\"\x8d\x01\n" +
 	"\tSequenced\x12/\n" +
 	"\x04view\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\x04view\x127\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.OrderedR\bmessages\x12\x16\n" +
