@@ -81,7 +81,8 @@ func (n *Node) tickMembership() {
 		}
 		if n.waitSince == 0 {
 			n.waitSince = n.now
-		} else if n.now-n.waitSince > uint64(n.cfg.ConsensusTicks) {
+		} else if p := n.peers[want[0].ID]; n.now-n.waitSince > uint64(n.cfg.ConsensusTicks) &&
+			(p == nil || n.now-p.proposed > uint64(n.cfg.ConsensusTicks)) {
 			// The node that should coordinate does not: run the change
 			// without it for a while.
 			n.log.Warn("expected coordinator does not start the view change; leaving it out", "node", want[0])
@@ -132,6 +133,9 @@ func (n *Node) onPropose(from NodeRef, p *pb.Propose) {
 		return
 	}
 	n.maxEpoch = max(n.maxEpoch, id.Epoch)
+	if p := n.peers[from.ID]; p != nil {
+		p.proposed = n.now
+	}
 	if n.part != nil && id.Compare(n.part.id) < 0 {
 		return // already in a later proposal
 	}

@@ -103,6 +103,8 @@ type peer struct {
 	view    ViewID
 	viewOff uint64
 	blocked uint64 // not admitted to a view before this tick
+	// proposed is the tick of the last proposal received from the peer.
+	proposed uint64
 }
 
 // participation is the proposal a node has reported to.

@@ -241,8 +241,8 @@ func (s *sim) fail(format string, args ...any) {
 	if len(tail) > 60 {
 		tail = tail[len(tail)-60:]
 	}
-	s.t.Fatalf("seed %d: %s\nlast simulation events:\n%s\nreplay: go test ./messaging/core -run 'TestSimulation$' -seed=%d -trace -v",
-		s.seed, fmt.Sprintf(format, args...), strings.Join(tail, "\n"), s.seed)
+	s.t.Fatalf("seed %d: %s\nlast simulation events:\n%s\nstate:\n%s\nreplay: go test ./messaging/core -run 'TestSimulation$' -seed=%d -trace -v",
+		s.seed, fmt.Sprintf(format, args...), strings.Join(tail, "\n"), s.dump(), s.seed)
 }
 
 // run drives one seeded history: a phase with faults and traffic, then a
@@ -321,4 +321,27 @@ func TestSimulation(t *testing.T) {
 			return
 		}
 	}
+}
+
+// dump describes every node's membership state, for failure reports.
+func (s *sim) dump() string {
+	var b strings.Builder
+	for _, id := range s.ids {
+		sn := s.nodes[id]
+		n := sn.node
+		fmt.Fprintf(&b, "node %d.%d up=%v now=%d %s phase=%d target=%v", id, sn.inc, sn.up, n.now, n.view, n.phase, n.target())
+		if n.part != nil {
+			fmt.Fprintf(&b, " part=%s", n.part.id)
+		}
+		if n.coord != nil {
+			fmt.Fprintf(&b, " coord=%s reports=%d/%d", n.coord.id, len(n.coord.reports), len(n.coord.members))
+		}
+		b.WriteByte('\n')
+		for _, pid := range s.ids {
+			if p := n.peers[pid]; p != nil {
+				fmt.Fprintf(&b, "    peer %s alive=%v since=%d blocked=%d view=%s off=%d hears=%v\n", p.ref, n.alive(p), p.heardSince, p.blocked, p.view, p.viewOff, p.hears)
+			}
+		}
+	}
+	return b.String()
 }

@@ -26,8 +26,7 @@ type NodeRef struct {
 
 func (r NodeRef) String() string { return fmt.Sprintf("%d.%d", r.ID, r.Incarnation) }
 
-// ViewID identifies a view. Views and proposals are ordered by Epoch, then
-// coordinator id, then coordinator incarnation (Compare).
+// ViewID identifies a view. Views and proposals are ordered by Compare.
 type ViewID struct {
 	Epoch       uint64
 	Coordinator NodeRef
@@ -35,13 +34,14 @@ type ViewID struct {
 
 func (v ViewID) String() string { return fmt.Sprintf("%d/%s", v.Epoch, v.Coordinator) }
 
-// Compare orders view ids: the higher epoch wins, then the higher
-// coordinator id, then the higher incarnation.
+// Compare orders view ids: the higher epoch wins; at the same epoch the
+// lower coordinator id wins, because the lowest id coordinates the largest
+// set its members agree on; then the higher incarnation.
 func (v ViewID) Compare(o ViewID) int {
 	if c := cmp.Compare(v.Epoch, o.Epoch); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(v.Coordinator.ID, o.Coordinator.ID); c != 0 {
+	if c := cmp.Compare(o.Coordinator.ID, v.Coordinator.ID); c != 0 {
 		return c
 	}
 	return cmp.Compare(v.Coordinator.Incarnation, o.Coordinator.Incarnation)

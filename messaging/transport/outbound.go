@@ -280,20 +280,22 @@ func (t *Transport) readPongs(out *outStream, p *peer, l *link) error {
 			}
 			return err
 		}
-		now := time.Now()
-		reason := ""
-		if pong := resp.GetPong(); pong != nil {
-			reason = t.pong(p, l, out, pong, now)
-		} else {
-			reason = fmt.Sprintf("unexpected frame %T after the hello", resp.GetFrame())
-		}
-		if reason != "" {
+		if reason := t.handleAnswer(out, p, l, resp, time.Now()); reason != "" {
 			l.malformed.Add(1)
-			lvl := slogWarnOnce(&malformedLogged)
-			t.log.Log(context.Background(), lvl, "malformed frame from peer dropped",
+			t.log.Log(context.Background(), slogWarnOnce(&malformedLogged), "malformed frame from peer dropped",
 				"node", p.node.Name, "node_id", p.node.ID, "link", l.num, "direction", "outbound", "reason", reason)
 		}
 	}
+}
+
+// handleAnswer processes one frame the callee sent after its hello,
+// received at now; it returns why the frame is malformed, or "".
+func (t *Transport) handleAnswer(out *outStream, p *peer, l *link, resp *messagingv1.ConnectResponse, now time.Time) string {
+	pong := resp.GetPong()
+	if pong == nil {
+		return fmt.Sprintf("unexpected frame %T after the hello", resp.GetFrame())
+	}
+	return t.pong(p, l, out, pong, now)
 }
 
 // pong records a pong received at now; it returns why the pong is
