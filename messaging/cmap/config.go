@@ -2,15 +2,17 @@ package cmap
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/vigil-ha/vigil/internal/config"
 )
 
-// configPrefixes are the parts of the key space LoadConfig owns: a reload
-// replaces everything under them.
-var configPrefixes = []string{"totem.", "nodelist.", "quorum.", "logging.", runtimeTotem}
+// configPrefixes are the parts of the key space read from the file: a
+// reload replaces everything under them. runtime.config.totem.* is derived
+// afterwards and always has the same keys.
+var configPrefixes = []string{"totem.", "nodelist.", "quorum.", "logging."}
 
 // LoadConfig fills the configuration keys from cfg as corosync fills them
 // from corosync.conf, with the types corosync gives them, and derives
@@ -48,10 +50,15 @@ func (s *Store) LoadConfig(cfg *config.Config, localNodeID uint32) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var gone []string
 	for k := range s.data {
 		if _, keep := want[k]; !keep && hasAnyPrefix(k, configPrefixes) {
-			s.deleteLocked(k)
+			gone = append(gone, k)
 		}
+	}
+	slices.Sort(gone)
+	for _, k := range gone {
+		s.deleteLocked(k)
 	}
 	for _, e := range sortedEntries(want) {
 		s.setLocked(e.Key, e.Value)

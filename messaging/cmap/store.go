@@ -222,14 +222,17 @@ func (s *Store) Delete(key string) bool {
 func (s *Store) DeletePrefix(prefix string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	var gone []string
 	for k := range s.data {
 		if strings.HasPrefix(k, prefix) {
-			s.deleteLocked(k)
-			n++
+			gone = append(gone, k)
 		}
 	}
-	return n
+	slices.Sort(gone) // watchers see the deletions in key order
+	for _, k := range gone {
+		s.deleteLocked(k)
+	}
+	return len(gone)
 }
 
 // setLocked stores v and tells the watchers, unless the key already holds
