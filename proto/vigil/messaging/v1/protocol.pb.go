@@ -1010,6 +1010,360 @@ func (*ProtocolMessage_Ack) isProtocolMessage_Body() {}
 
 func (*ProtocolMessage_Nack) isProtocolMessage_Body() {}
 
+// GroupEnvelope is the payload of every multicast message: process groups
+// (messaging/cpg) travel in the total order of the core.
+type GroupEnvelope struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*GroupEnvelope_Join
+	//	*GroupEnvelope_Leave
+	//	*GroupEnvelope_Data
+	//	*GroupEnvelope_Sync
+	Kind          isGroupEnvelope_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupEnvelope) Reset() {
+	*x = GroupEnvelope{}
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupEnvelope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupEnvelope) ProtoMessage() {}
+
+func (x *GroupEnvelope) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupEnvelope.ProtoReflect.Descriptor instead.
+func (*GroupEnvelope) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_protocol_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GroupEnvelope) GetKind() isGroupEnvelope_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *GroupEnvelope) GetJoin() *GroupJoin {
+	if x != nil {
+		if x, ok := x.Kind.(*GroupEnvelope_Join); ok {
+			return x.Join
+		}
+	}
+	return nil
+}
+
+func (x *GroupEnvelope) GetLeave() *GroupLeave {
+	if x != nil {
+		if x, ok := x.Kind.(*GroupEnvelope_Leave); ok {
+			return x.Leave
+		}
+	}
+	return nil
+}
+
+func (x *GroupEnvelope) GetData() *GroupData {
+	if x != nil {
+		if x, ok := x.Kind.(*GroupEnvelope_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+func (x *GroupEnvelope) GetSync() *GroupSync {
+	if x != nil {
+		if x, ok := x.Kind.(*GroupEnvelope_Sync); ok {
+			return x.Sync
+		}
+	}
+	return nil
+}
+
+type isGroupEnvelope_Kind interface {
+	isGroupEnvelope_Kind()
+}
+
+type GroupEnvelope_Join struct {
+	Join *GroupJoin `protobuf:"bytes,1,opt,name=join,proto3,oneof"`
+}
+
+type GroupEnvelope_Leave struct {
+	Leave *GroupLeave `protobuf:"bytes,2,opt,name=leave,proto3,oneof"`
+}
+
+type GroupEnvelope_Data struct {
+	Data *GroupData `protobuf:"bytes,3,opt,name=data,proto3,oneof"`
+}
+
+type GroupEnvelope_Sync struct {
+	Sync *GroupSync `protobuf:"bytes,4,opt,name=sync,proto3,oneof"`
+}
+
+func (*GroupEnvelope_Join) isGroupEnvelope_Kind() {}
+
+func (*GroupEnvelope_Leave) isGroupEnvelope_Kind() {}
+
+func (*GroupEnvelope_Data) isGroupEnvelope_Kind() {}
+
+func (*GroupEnvelope_Sync) isGroupEnvelope_Kind() {}
+
+type GroupJoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Handle        uint64                 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupJoin) Reset() {
+	*x = GroupJoin{}
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupJoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupJoin) ProtoMessage() {}
+
+func (x *GroupJoin) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupJoin.ProtoReflect.Descriptor instead.
+func (*GroupJoin) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_protocol_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GroupJoin) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *GroupJoin) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+type GroupLeave struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Group  string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Handle uint64                 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	// process_down is set when the member's client went away without
+	// leaving.
+	ProcessDown   bool `protobuf:"varint,3,opt,name=process_down,json=processDown,proto3" json:"process_down,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupLeave) Reset() {
+	*x = GroupLeave{}
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupLeave) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupLeave) ProtoMessage() {}
+
+func (x *GroupLeave) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupLeave.ProtoReflect.Descriptor instead.
+func (*GroupLeave) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_protocol_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GroupLeave) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *GroupLeave) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *GroupLeave) GetProcessDown() bool {
+	if x != nil {
+		return x.ProcessDown
+	}
+	return false
+}
+
+// GroupData is one client message, or one fragment of a large one.
+type GroupData struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Group  string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Handle uint64                 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	Data   []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	// fragment (from 0) of fragments; 0 fragments means not fragmented.
+	Fragment      uint32 `protobuf:"varint,4,opt,name=fragment,proto3" json:"fragment,omitempty"`
+	Fragments     uint32 `protobuf:"varint,5,opt,name=fragments,proto3" json:"fragments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupData) Reset() {
+	*x = GroupData{}
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupData) ProtoMessage() {}
+
+func (x *GroupData) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupData.ProtoReflect.Descriptor instead.
+func (*GroupData) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_protocol_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GroupData) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *GroupData) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *GroupData) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *GroupData) GetFragment() uint32 {
+	if x != nil {
+		return x.Fragment
+	}
+	return 0
+}
+
+func (x *GroupData) GetFragments() uint32 {
+	if x != nil {
+		return x.Fragments
+	}
+	return 0
+}
+
+// GroupSync lists a node's local members after a view change, so that
+// nodes that just joined learn them.
+type GroupSync struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*GroupJoin           `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupSync) Reset() {
+	*x = GroupSync{}
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupSync) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupSync) ProtoMessage() {}
+
+func (x *GroupSync) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_protocol_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupSync.ProtoReflect.Descriptor instead.
+func (*GroupSync) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_protocol_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GroupSync) GetMembers() []*GroupJoin {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
 var File_vigil_messaging_v1_protocol_proto protoreflect.FileDescriptor
 
 const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
@@ -1078,7 +1432,29 @@ const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
 	"\tsequenced\x18\x0f \x01(\v2\x1d.vigil.messaging.v1.SequencedH\x00R\tsequenced\x12+\n" +
 	"\x03ack\x18\x10 \x01(\v2\x17.vigil.messaging.v1.AckH\x00R\x03ack\x12.\n" +
 	"\x04nack\x18\x11 \x01(\v2\x18.vigil.messaging.v1.NackH\x00R\x04nackB\x06\n" +
-	"\x04bodyB\xd1\x01\n" +
+	"\x04body\"\xee\x01\n" +
+	"\rGroupEnvelope\x123\n" +
+	"\x04join\x18\x01 \x01(\v2\x1d.vigil.messaging.v1.GroupJoinH\x00R\x04join\x126\n" +
+	"\x05leave\x18\x02 \x01(\v2\x1e.vigil.messaging.v1.GroupLeaveH\x00R\x05leave\x123\n" +
+	"\x04data\x18\x03 \x01(\v2\x1d.vigil.messaging.v1.GroupDataH\x00R\x04data\x123\n" +
+	"\x04sync\x18\x04 \x01(\v2\x1d.vigil.messaging.v1.GroupSyncH\x00R\x04syncB\x06\n" +
+	"\x04kind\"9\n" +
+	"\tGroupJoin\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
+	"\x06handle\x18\x02 \x01(\x04R\x06handle\"]\n" +
+	"\n" +
+	"GroupLeave\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
+	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12!\n" +
+	"\fprocess_down\x18\x03 \x01(\bR\vprocessDown\"\x87\x01\n" +
+	"\tGroupData\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
+	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12\x1a\n" +
+	"\bfragment\x18\x04 \x01(\rR\bfragment\x12\x1c\n" +
+	"\tfragments\x18\x05 \x01(\rR\tfragments\"D\n" +
+	"\tGroupSync\x127\n" +
+	"\amembers\x18\x01 \x03(\v2\x1d.vigil.messaging.v1.GroupJoinR\amembersB\xd1\x01\n" +
 	"\x16com.vigil.messaging.v1B\rProtocolProtoP\x01Z>github.com/vigil-ha/vigil/proto/vigil/messaging/v1;messagingv1\xa2\x02\x03VMX\xaa\x02\x12Vigil.Messaging.V1\xca\x02\x12Vigil\\Messaging\\V1\xe2\x02\x1eVigil\\Messaging\\V1\\GPBMetadata\xea\x02\x14Vigil::Messaging::V1b\x06proto3"
 
 var (
@@ -1093,7 +1469,7 @@ func file_vigil_messaging_v1_protocol_proto_rawDescGZIP() []byte {
 	return file_vigil_messaging_v1_protocol_proto_rawDescData
 }
 
-var file_vigil_messaging_v1_protocol_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_vigil_messaging_v1_protocol_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_vigil_messaging_v1_protocol_proto_goTypes = []any{
 	(*NodeRef)(nil),         // 0: vigil.messaging.v1.NodeRef
 	(*ViewRef)(nil),         // 1: vigil.messaging.v1.ViewRef
@@ -1109,6 +1485,11 @@ var file_vigil_messaging_v1_protocol_proto_goTypes = []any{
 	(*Ack)(nil),             // 11: vigil.messaging.v1.Ack
 	(*Nack)(nil),            // 12: vigil.messaging.v1.Nack
 	(*ProtocolMessage)(nil), // 13: vigil.messaging.v1.ProtocolMessage
+	(*GroupEnvelope)(nil),   // 14: vigil.messaging.v1.GroupEnvelope
+	(*GroupJoin)(nil),       // 15: vigil.messaging.v1.GroupJoin
+	(*GroupLeave)(nil),      // 16: vigil.messaging.v1.GroupLeave
+	(*GroupData)(nil),       // 17: vigil.messaging.v1.GroupData
+	(*GroupSync)(nil),       // 18: vigil.messaging.v1.GroupSync
 }
 var file_vigil_messaging_v1_protocol_proto_depIdxs = []int32{
 	0,  // 0: vigil.messaging.v1.ViewRef.coordinator:type_name -> vigil.messaging.v1.NodeRef
@@ -1143,11 +1524,16 @@ var file_vigil_messaging_v1_protocol_proto_depIdxs = []int32{
 	10, // 29: vigil.messaging.v1.ProtocolMessage.sequenced:type_name -> vigil.messaging.v1.Sequenced
 	11, // 30: vigil.messaging.v1.ProtocolMessage.ack:type_name -> vigil.messaging.v1.Ack
 	12, // 31: vigil.messaging.v1.ProtocolMessage.nack:type_name -> vigil.messaging.v1.Nack
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	15, // 32: vigil.messaging.v1.GroupEnvelope.join:type_name -> vigil.messaging.v1.GroupJoin
+	16, // 33: vigil.messaging.v1.GroupEnvelope.leave:type_name -> vigil.messaging.v1.GroupLeave
+	17, // 34: vigil.messaging.v1.GroupEnvelope.data:type_name -> vigil.messaging.v1.GroupData
+	18, // 35: vigil.messaging.v1.GroupEnvelope.sync:type_name -> vigil.messaging.v1.GroupSync
+	15, // 36: vigil.messaging.v1.GroupSync.members:type_name -> vigil.messaging.v1.GroupJoin
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_vigil_messaging_v1_protocol_proto_init() }
@@ -1165,13 +1551,19 @@ func file_vigil_messaging_v1_protocol_proto_init() {
 		(*ProtocolMessage_Ack)(nil),
 		(*ProtocolMessage_Nack)(nil),
 	}
+	file_vigil_messaging_v1_protocol_proto_msgTypes[14].OneofWrappers = []any{
+		(*GroupEnvelope_Join)(nil),
+		(*GroupEnvelope_Leave)(nil),
+		(*GroupEnvelope_Data)(nil),
+		(*GroupEnvelope_Sync)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_messaging_v1_protocol_proto_rawDesc), len(file_vigil_messaging_v1_protocol_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
