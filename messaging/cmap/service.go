@@ -3,6 +3,7 @@ package cmap
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -34,7 +35,7 @@ func (s *Service) Get(_ context.Context, req *messagingv1.GetRequest) (*messagin
 	}
 	v, err := s.store.Get(req.GetKey())
 	if err != nil {
-		return nil, toStatus(err, "list the keys with List, e.g. `vigil cmap list "+parentPrefix(req.GetKey())+"`")
+		return nil, toStatus(err, "list the keys with List, e.g. `"+strings.TrimSpace("vigil cmap list "+parentPrefix(req.GetKey()))+"`")
 	}
 	return &messagingv1.GetResponse{Entry: toEntry(Entry{Key: req.GetKey(), Value: v})}, nil
 }
@@ -148,10 +149,5 @@ func toWatchEvent(k EventKind) messagingv1.WatchEvent {
 
 // parentPrefix returns key up to and including its last dot, for hints.
 func parentPrefix(key string) string {
-	for i := len(key) - 1; i >= 0; i-- {
-		if key[i] == '.' {
-			return key[:i+1]
-		}
-	}
-	return ""
+	return key[:strings.LastIndexByte(key, '.')+1]
 }

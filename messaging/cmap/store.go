@@ -131,8 +131,8 @@ func sortEntries(es []Entry) {
 // the key and the value as stored (converted to the key's type). Derived
 // keys (runtime.config.totem.*) are already updated when fn runs. Hooks run
 // in registration order, one Set at a time, in the order the Sets were
-// made, with no store lock held: fn may call any method except Set, which
-// would deadlock.
+// made, with no store lock held: fn may call any method except Set and
+// OnSet, which would deadlock.
 func (s *Store) OnSet(fn func(key string, v Value)) {
 	s.setMu.Lock()
 	defer s.setMu.Unlock()
