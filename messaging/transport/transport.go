@@ -264,7 +264,7 @@ func (t *Transport) enterHandler() bool {
 // monitor finds links whose pongs stopped, logs and counts transitions and
 // wakes the senders, every half ping interval.
 func (t *Transport) monitor(ctx context.Context) {
-	tick := time.NewTicker(t.cfg.PingInterval / 2)
+	tick := time.NewTicker(max(t.cfg.PingInterval/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
