@@ -159,8 +159,8 @@ func TestCmapError(t *testing.T) {
 	}{
 		{status.Error(codes.NotFound, "cmap: no such key: totem.crypto_cipher; list the keys with List, e.g. `vigil cmap list totem.`"),
 			"cmap get totem.crypto_cipher: cmap: no such key: totem.crypto_cipher; list the keys with List, e.g. `vigil cmap list totem.` (NotFound)"},
-		{status.Error(codes.FailedPrecondition, "cmap: key cannot be changed at runtime: totem.cluster_name is read from vigil.conf"),
-			"cmap get totem.crypto_cipher: cmap: key cannot be changed at runtime: totem.cluster_name is read from vigil.conf (FailedPrecondition)"},
+		{status.Error(codes.FailedPrecondition, "cmap: read-only key: totem.cluster_name is read from vigil.conf"),
+			"cmap get totem.crypto_cipher: cmap: read-only key: totem.cluster_name is read from vigil.conf (FailedPrecondition)"},
 		{status.Error(codes.Unavailable, "connection refused"),
 			"cmap get totem.crypto_cipher: vigil-messagingd is not reachable (connection refused); is it running?"},
 	}

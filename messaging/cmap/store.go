@@ -28,7 +28,7 @@ var (
 	// ErrNotChangeable: a client tried to Set a key that is not in the
 	// Changeable list (configuration read from vigil.conf, runtime state,
 	// or no key of Vigil's cmap at all).
-	ErrNotChangeable = errors.New("cmap: key cannot be changed at runtime")
+	ErrNotChangeable = errors.New("cmap: read-only key")
 	// ErrInvalidKey: the key is empty or not declared in the schema.
 	ErrInvalidKey = errors.New("cmap: invalid key")
 	// ErrType: the value's type does not fit the key.
@@ -154,7 +154,13 @@ func (s *Store) Set(key string, v Value) error {
 	}
 	v, err = v.Convert(spec.typ)
 	if err != nil {
-		return fmt.Errorf("%s is %s: %w", key, spec.typ, err)
+		// Put the key first: "cmap: wrong type: totem.token is u32: ...".
+		sentinel := ErrType
+		if errors.Is(err, ErrInvalidValue) {
+			sentinel = ErrInvalidValue
+		}
+		detail := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+		return fmt.Errorf("%w: %s is %s: %s", sentinel, key, spec.typ, detail)
 	}
 
 	s.setMu.Lock()
