@@ -21,7 +21,8 @@ const MaxLinks = 8
 // fragments larger payloads.
 const LimitFrameSize = 4<<20 - 1<<10
 
-// Config says which node this is, whom it talks to and how.
+// Config says which node this is, whom it talks to and how. The tunables,
+// PingInterval and below, take their defaults (see Default) when zero.
 type Config struct {
 	// ClusterName is totem.cluster_name; peers must say the same in their
 	// hello.
