@@ -47,7 +47,7 @@ func TestAllToAllOnEveryLink(t *testing.T) {
 			if !strings.HasPrefix(msg, fmt.Sprintf("%d->%d ", f.From, n.cfg.Local.ID)) {
 				t.Errorf("node %d received %q labelled from node %d", n.cfg.Local.ID, msg, f.From)
 			}
-			if f.Link != 0 {
+			if f.Link != 0 && !linkWentDown(nodes, f.From, n.cfg.Local.ID) {
 				t.Errorf("%q arrived on link %d; link 0 is up and preferred", msg, f.Link)
 			}
 		}
@@ -60,9 +60,16 @@ func TestAllToAllOnEveryLink(t *testing.T) {
 			if pl.Incarnation != uint64(1000+pl.NodeID) {
 				t.Errorf("node %d sees incarnation %d of node %d", n.cfg.Local.ID, pl.Incarnation, pl.NodeID)
 			}
-			l0 := pl.Links[0]
-			if l0.TxFrames != perPair || l0.TxBytes == 0 || l0.RxFrames != perPair || l0.RTT <= 0 || l0.RTTMax < l0.RTTMin {
-				t.Errorf("node %d, link 0 to node %d: %+v", n.cfg.Local.ID, pl.NodeID, l0)
+			var tx, rx uint64
+			for _, l := range pl.Links {
+				tx += l.TxFrames
+				rx += l.RxFrames
+				if l.RTT <= 0 || l.RTTMax < l.RTTMin || l.TxPings == 0 || l.RxPongs == 0 || l.RxPings == 0 || l.TxPongs == 0 {
+					t.Errorf("node %d, link %d to node %d: %+v", n.cfg.Local.ID, l.Link, pl.NodeID, l)
+				}
+			}
+			if tx != perPair || rx != perPair {
+				t.Errorf("node %d to node %d: %d frames sent, %d received; want %d", n.cfg.Local.ID, pl.NodeID, tx, rx, perPair)
 			}
 			for _, l := range pl.Links {
 				t.Logf("node %d -> node %d link %d (%s -> %s): connected=%v out=%v in=%v rtt=%v pings=%d pongs=%d",
@@ -89,6 +96,14 @@ func TestAllToAllOnEveryLink(t *testing.T) {
 	if err := nodes[0].Send(1, []byte("self")); !errors.Is(err, ErrUnknownNode) {
 		t.Errorf("Send to self: got %v, want ErrUnknownNode", err)
 	}
+}
+
+// linkWentDown reports whether node from saw its link 0 to node to go
+// down at some point (on a badly overloaded machine a pong can be late),
+// which excuses frames on link 1.
+func linkWentDown(nodes []*node, from, to uint32) bool {
+	_, l0 := nodes[from-1].link(to, 0)
+	return l0.DownCount > 0
 }
 
 // TestLinkFailover cuts link 0 between nodes 1 and 2 while node 1 sends a
