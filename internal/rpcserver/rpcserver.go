@@ -33,6 +33,9 @@ type Options struct {
 	TLS        *tls.Config
 	Authorizer *auth.Authorizer
 	Logger     *slog.Logger
+	// MaxRecvMsgSize is the largest message the server accepts; zero
+	// means gRPC's default of 4 MiB.
+	MaxRecvMsgSize int
 }
 
 // Server is a gRPC server with Vigil's interceptors and the health service.
@@ -59,7 +62,11 @@ func New(opts Options) (*Server, error) {
 		log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error: %v (see the daemon's log)", p)
 	})}
-	g := grpc.NewServer(
+	serverOpts := []grpc.ServerOption{}
+	if opts.MaxRecvMsgSize > 0 {
+		serverOpts = append(serverOpts, grpc.MaxRecvMsgSize(opts.MaxRecvMsgSize))
+	}
+	g := grpc.NewServer(append(serverOpts,
 		grpc.Creds(refusingCreds{TransportCredentials: credentials.NewTLS(opts.TLS), log: log}),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(
@@ -75,7 +82,7 @@ func New(opts Options) (*Server, error) {
 		// Long-lived watch streams between local daemons are kept alive by
 		// client pings; allow them without treating them as abuse.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(g, hs)

@@ -285,6 +285,7 @@ func (n *Node) install(v View) {
 	n.lastSubmit = 0
 	if v.ID.Coordinator == n.self {
 		n.seqNext = 1
+		n.unstableBytes = 0
 		n.nextCounter = map[NodeRef]uint64{}
 		n.held = map[NodeRef]map[uint64]*pb.Payload{}
 		n.acks = map[NodeRef]uint64{}

@@ -43,9 +43,14 @@ type Config struct {
 	LagTicks int
 	// MaxPayload bounds one message.
 	MaxPayload int
-	// MaxBatch bounds the messages in one Submit or Sequenced.
-	MaxBatch int
-	Logger   *slog.Logger
+	// MaxUnstableBytes bounds the payload bytes the sequencer keeps until
+	// stable, so that a view change's reports stay far below the
+	// transport's frame limit.
+	MaxUnstableBytes int
+	// MaxBatch and MaxBatchBytes bound one Submit or Sequenced.
+	MaxBatch      int
+	MaxBatchBytes int
+	Logger        *slog.Logger
 }
 
 // DefaultConfig returns the defaults for a tick of 10 ms.
@@ -63,6 +68,10 @@ func DefaultConfig(self NodeRef, nodes []uint32) Config {
 		LagTicks:        500,
 		MaxPayload:      1 << 20,
 		MaxBatch:        512,
+		MaxBatchBytes:   1 << 20,
+		// 16 MiB: a merge of two views' flushes stays below the
+		// transport's 64 MiB frames.
+		MaxUnstableBytes: 16 << 20,
 	}
 }
 
@@ -79,7 +88,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("core: the suspect timeout (%d ticks) must exceed two heartbeat intervals (%d ticks)", c.SuspectTicks, 2*c.HeartbeatTicks)
 	case c.ConsensusTicks < 2*c.RetransmitTicks:
 		return fmt.Errorf("core: the consensus timeout must be at least two retransmit intervals")
-	case c.MaxPending < 1 || c.MaxUnstable < 1 || c.MaxBatch < 1 || c.MaxPayload < 1:
+	case c.MaxPending < 1 || c.MaxUnstable < 1 || c.MaxBatch < 1 || c.MaxPayload < 1 || c.MaxBatchBytes < c.MaxPayload || c.MaxUnstableBytes < c.MaxBatchBytes:
 		return fmt.Errorf("core: queue bounds must be positive")
 	}
 	return nil
@@ -148,14 +157,16 @@ type Node struct {
 	gapSince  uint64
 
 	// Sequencer state (this node coordinates the current view).
-	seqNext     uint64
-	nextCounter map[NodeRef]uint64
-	held        map[NodeRef]map[uint64]*pb.Payload
-	acks        map[NodeRef]uint64
-	stableSent  uint64
-	lagSince    uint64
-	lastResend  uint64
-	resendMark  uint64
+	seqNext uint64
+	// unstableBytes is the payload bytes ordered but not yet stable.
+	unstableBytes int
+	nextCounter   map[NodeRef]uint64
+	held          map[NodeRef]map[uint64]*pb.Payload
+	acks          map[NodeRef]uint64
+	stableSent    uint64
+	lagSince      uint64
+	lastResend    uint64
+	resendMark    uint64
 
 	// highest is, per sender run, the highest counter delivered: senders
 	// submit in counter order and every view delivers in it, so a lower

@@ -31,11 +31,12 @@ func (n *Node) submitPending() {
 		return
 	}
 	n.lastSubmit = n.now
-	for i := 0; i < len(n.pending); i += n.cfg.MaxBatch {
-		batch := n.pending[i:min(i+n.cfg.MaxBatch, len(n.pending))]
+	for rest := n.pending; len(rest) > 0; {
+		k := n.batchLen(len(rest), func(i int) int { return len(rest[i].GetData()) })
 		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{
-			View: viewToPB(n.view.ID), Payloads: batch, Oldest: n.pending[0].GetCounter(),
+			View: viewToPB(n.view.ID), Payloads: rest[:k], Oldest: n.pending[0].GetCounter(),
 		}}})
+		rest = rest[k:]
 	}
 }
 
@@ -138,7 +139,7 @@ func (n *Node) sequence() {
 	var batch []*pb.Ordered
 	for _, m := range n.view.Members {
 		held := n.held[m]
-		for len(held) > 0 && n.seqNext-1-n.stable < uint64(n.cfg.MaxUnstable) {
+		for len(held) > 0 && n.seqNext-1-n.stable < uint64(n.cfg.MaxUnstable) && n.unstableBytes < n.cfg.MaxUnstableBytes {
 			p, ok := held[n.nextCounter[m]]
 			if !ok {
 				break
@@ -147,6 +148,7 @@ func (n *Node) sequence() {
 			n.nextCounter[m]++
 			batch = append(batch, &pb.Ordered{Seq: n.seqNext, Payload: p})
 			n.seqNext++
+			n.unstableBytes += len(p.GetData())
 		}
 	}
 	if len(batch) > 0 {
@@ -154,9 +156,25 @@ func (n *Node) sequence() {
 	}
 }
 
+// batchLen returns how many of the next count items, of the given sizes,
+// go in one message: at least one, at most MaxBatch and MaxBatchBytes.
+func (n *Node) batchLen(count int, size func(int) int) int {
+	k, bytes := 0, 0
+	for k < count && k < n.cfg.MaxBatch {
+		bytes += size(k)
+		if k > 0 && bytes > n.cfg.MaxBatchBytes {
+			break
+		}
+		k++
+	}
+	return k
+}
+
 func (n *Node) sendSequenced(to []NodeRef, msgs []*pb.Ordered) {
-	for i := 0; i < len(msgs) || i == 0; i += n.cfg.MaxBatch {
-		part := msgs[i:min(i+n.cfg.MaxBatch, len(msgs))]
+	for first := true; first || len(msgs) > 0; first = false {
+		k := n.batchLen(len(msgs), func(i int) int { return len(msgs[i].GetPayload().GetData()) })
+		part := msgs[:k]
+		msgs = msgs[k:]
 		n.stableSent = n.stable
 		n.broadcast(to, func() *pb.ProtocolMessage {
 			return &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Sequenced{Sequenced: &pb.Sequenced{View: viewToPB(n.view.ID), Messages: part, Stable: n.stable}}}
@@ -203,6 +221,7 @@ func (n *Node) tickSequencer() {
 	}
 	if st > n.stable {
 		for seq := n.stable + 1; seq <= st; seq++ {
+			n.unstableBytes -= len(n.buf[seq].GetPayload().GetData())
 			delete(n.buf, seq)
 		}
 		n.stable = st
@@ -225,7 +244,8 @@ func (n *Node) tickSequencer() {
 		n.resendMark = n.seqNext
 	}
 	// Flow control: a member that keeps the sequencer full is removed.
-	if n.seqNext-1-n.stable >= uint64(n.cfg.MaxUnstable) && laggard != n.self {
+	full := n.seqNext-1-n.stable >= uint64(n.cfg.MaxUnstable) || n.unstableBytes >= n.cfg.MaxUnstableBytes
+	if full && laggard != n.self {
 		if n.lagSince == 0 {
 			n.lagSince = n.now
 		} else if n.now-n.lagSince > uint64(n.cfg.LagTicks) {

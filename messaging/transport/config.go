@@ -14,12 +14,11 @@ import (
 // MaxLinks is the most links a node may have, as with knet.
 const MaxLinks = 8
 
-// LimitFrameSize is the largest MaxFrameSize accepted. The peer service is
-// served by internal/rpcserver, whose gRPC servers keep gRPC's default
-// receive limit of 4 MiB; a frame travels in one ConnectRequest whose
-// encoding adds a few bytes, so frames stop 1 KiB short of it. The core
-// fragments larger payloads.
-const LimitFrameSize = 4<<20 - 1<<10
+// LimitFrameSize is the largest MaxFrameSize accepted: a view change
+// carries every message of the old view members still hold, which the
+// core bounds well below it. The peer server accepts frames of this size
+// plus the envelope.
+const LimitFrameSize = 64 << 20
 
 // Config says which node this is, whom it talks to and how. The tunables,
 // PingInterval and below, take their defaults (see Default) when zero.

@@ -190,7 +190,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		_, ok := t.byName[name]
 		return ok
 	})
-	srv, err := rpcserver.New(rpcserver.Options{TLS: serverTLS, Authorizer: authz, Logger: t.log})
+	srv, err := rpcserver.New(rpcserver.Options{TLS: serverTLS, Authorizer: authz, Logger: t.log, MaxRecvMsgSize: t.cfg.MaxFrameSize + frameOverhead})
 	if err != nil {
 		return fmt.Errorf("transport: %w", err)
 	}
