@@ -72,7 +72,7 @@ func TestLoadCorosync1Whitetank(t *testing.T) {
 	if c.Logging != wantLog {
 		t.Errorf("Logging = %+v, want %+v", c.Logging, wantLog)
 	}
-	if c.Totem.Token != 3000*time.Millisecond || c.Totem.Transport != "knet" || c.Quorum.Provider != "" {
+	if c.Totem.Token != time.Second || c.Totem.Transport != "knet" || c.Quorum.Provider != "" {
 		t.Errorf("defaults not kept: token %v transport %q provider %q", c.Totem.Token, c.Totem.Transport, c.Quorum.Provider)
 	}
 	want := []string{
@@ -225,7 +225,7 @@ func TestDecodeValues(t *testing.T) {
 		{"to_file is to_logfile", "logging {\nto_file: on\nlogfile: /x\n}", func(c *Config) bool { return c.Logging.ToLogfile }},
 		{"timestamp hires", "logging {\ntimestamp: hires\n}", func(c *Config) bool { return c.Logging.Timestamp }},
 		{"debug trace", "logging {\ndebug: trace\n}", func(c *Config) bool { return c.Logging.Debug == "trace" }},
-		{"token 0 keeps the default", "totem {\ntoken: 0\n}", func(c *Config) bool { return c.Totem.Token == 3*time.Second }},
+		{"token 0 keeps the default", "totem {\ntoken: 0\n}", func(c *Config) bool { return c.Totem.Token == time.Second }},
 		{"token_coefficient 0 is allowed", "totem {\ntoken_coefficient: 0\n}", func(c *Config) bool { return c.Totem.TokenCoefficient == 0 }},
 		{"consensus derived from token", "totem {\ntoken: 5000\n}", func(c *Config) bool { return c.Totem.Consensus == 6*time.Second }},
 		{"consensus 0 is derived", "totem {\ntoken: 1000\nconsensus: 0\n}", func(c *Config) bool { return c.Totem.Consensus == 1200*time.Millisecond }},
