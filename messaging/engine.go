@@ -96,14 +96,14 @@ func NewEngine(cfg *config.Config, self config.Node, tr *transport.Transport, st
 // CoreConfig maps corosync's timing knobs onto the core's ticks: token is
 // the time a silent peer is suspected after, heartbeats go ten times per
 // token, consensus bounds a view change, and a node that joins must be
-// heard for two tokens first (docs/messaging-protocol.md).
+// heard for a whole token first (docs/messaging-protocol.md).
 func CoreConfig(cfg *config.Config, self core.NodeRef, ids []uint32) core.Config {
 	c := core.DefaultConfig(self, ids)
 	ticks := func(d time.Duration) int { return max(1, int(d/Tick)) }
 	c.SuspectTicks = ticks(cfg.TokenTimeout())
 	c.HeartbeatTicks = max(1, c.SuspectTicks/10)
 	c.ConsensusTicks = max(ticks(cfg.Totem.Consensus), 2*c.RetransmitTicks)
-	c.StableTicks = 2 * c.SuspectTicks
+	c.StableTicks = c.SuspectTicks
 	c.LagTicks = 5 * c.SuspectTicks
 	return c
 }

@@ -1,34 +1,264 @@
 // Package messaging is vigil-messagingd: cluster membership, totally ordered
 // process-group messaging with virtual synchrony, and cmap (the Corosync
-// layer of Vigil).
+// layer of Vigil). The protocol is in messaging/core, process groups in
+// messaging/cpg, the links between nodes in messaging/transport and cmap in
+// messaging/cmap; this file is the gRPC surface and the engine.go runtime
+// ties them together.
 package messaging
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/vigil-ha/vigil/internal/config"
+	"github.com/vigil-ha/vigil/internal/daemon"
+	"github.com/vigil-ha/vigil/internal/rpcserver"
+	"github.com/vigil-ha/vigil/messaging/cmap"
+	"github.com/vigil-ha/vigil/messaging/core"
+	"github.com/vigil-ha/vigil/messaging/cpg"
+	"github.com/vigil-ha/vigil/messaging/transport"
 	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 )
 
-// Server is the gRPC surface of vigil-messagingd. Methods that are not built yet
-// answer codes.Unimplemented through the embedded Unimplemented servers;
-// they never return a made-up answer.
+// Start builds the messaging daemon of env's node: cmap from the
+// configuration, the peer transport, the engine, and the gRPC services on
+// srv. Its work stops when ctx ends.
+func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
+	store := cmap.New(cmap.Options{Log: env.Logger})
+	if err := store.LoadConfig(env.Config, env.Node.ID); err != nil {
+		return err
+	}
+	tr, err := transport.New(transport.Config{
+		ClusterName: env.Config.Totem.ClusterName,
+		Local:       env.Node,
+		Nodes:       env.Config.Nodes,
+		Port:        env.Config.Vigil.PeerPort,
+		TLS:         env.TLS,
+		Logger:      env.Logger.With("component", "transport"),
+	})
+	if err != nil {
+		return err
+	}
+	engine, err := NewEngine(env.Config, env.Node, tr, store, env.Logger.With("component", "core"))
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
+			env.Fail(fmt.Errorf("peer transport: %w", err))
+		}
+	}()
+	go engine.Run(ctx)
+	s := &Server{log: env.Logger, cfg: env.Config, engine: engine, tr: tr}
+	s.Register(srv)
+	cmap.NewService(store).Register(srv)
+	return nil
+}
+
+// Server is the gRPC surface of vigil-messagingd (cmap is served by
+// cmap.Service).
 type Server struct {
 	messagingv1.UnimplementedMembershipServiceServer
 	messagingv1.UnimplementedGroupServiceServer
-	messagingv1.UnimplementedCmapServiceServer
-	log *slog.Logger
+	log    *slog.Logger
+	cfg    *config.Config
+	engine *Engine
+	tr     *transport.Transport
 }
 
-// NewServer returns the daemon's gRPC surface.
-func NewServer(log *slog.Logger) *Server {
-	return &Server{log: log}
-}
-
-// Register registers every service of the daemon on g.
+// Register registers the membership and group services on g.
 func (s *Server) Register(g grpc.ServiceRegistrar) {
 	messagingv1.RegisterMembershipServiceServer(g, s)
 	messagingv1.RegisterGroupServiceServer(g, s)
-	messagingv1.RegisterCmapServiceServer(g, s)
+}
+
+// toStatus is the one table from the engine's errors to gRPC codes.
+func toStatus(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, core.ErrQueueFull):
+		return status.Error(codes.ResourceExhausted, "the send queue is full: retry after a short wait (flow control)")
+	case errors.Is(err, core.ErrTooLarge):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ErrNotMember):
+		return status.Errorf(codes.FailedPrecondition, "%v: join the group first and use the handle Join returned", err)
+	case errors.Is(err, ErrSlowClient):
+		return status.Error(codes.ResourceExhausted, err.Error())
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+func viewIDToPB(id core.ViewID) *messagingv1.ViewId {
+	return &messagingv1.ViewId{Epoch: id.Epoch, Coordinator: id.Coordinator.ID}
+}
+
+func (s *Server) viewToPB(v core.View) *messagingv1.View {
+	out := &messagingv1.View{Id: viewIDToPB(v.ID), InstalledAt: timestamppb.Now()}
+	for _, m := range v.Members {
+		pm := &messagingv1.Member{NodeId: m.ID, Incarnation: m.Incarnation}
+		if n, ok := s.cfg.NodeByID(m.ID); ok {
+			pm.Name, pm.Addresses = n.Name, n.Addrs
+		}
+		out.Members = append(out.Members, pm)
+	}
+	for _, m := range v.Joined {
+		out.Joined = append(out.Joined, m.ID)
+	}
+	for _, m := range v.Left {
+		out.Left = append(out.Left, m.ID)
+	}
+	return out
+}
+
+// GetView returns the installed view.
+func (s *Server) GetView(context.Context, *messagingv1.GetViewRequest) (*messagingv1.GetViewResponse, error) {
+	return &messagingv1.GetViewResponse{View: s.viewToPB(s.engine.View()), LocalNodeId: s.engine.self.ID}, nil
+}
+
+// WatchViews streams the current view and every later one.
+func (s *Server) WatchViews(_ *messagingv1.WatchViewsRequest, stream grpc.ServerStreamingServer[messagingv1.WatchViewsResponse]) error {
+	views, stop := s.engine.WatchViews()
+	defer stop()
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case v := <-views:
+			if err := stream.Send(&messagingv1.WatchViewsResponse{View: s.viewToPB(v)}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// GetLinks returns every link to every configured node.
+func (s *Server) GetLinks(context.Context, *messagingv1.GetLinksRequest) (*messagingv1.GetLinksResponse, error) {
+	resp := &messagingv1.GetLinksResponse{LocalNodeId: s.engine.self.ID}
+	self := &messagingv1.PeerLinks{NodeId: s.engine.self.ID, Name: s.engine.self.Name}
+	for i, a := range s.engine.self.Addrs {
+		self.Links = append(self.Links, &messagingv1.Link{LinkNumber: uint32(i), LocalAddress: a, RemoteAddress: a, State: messagingv1.LinkState_LINK_STATE_LOCAL})
+	}
+	resp.Peers = append(resp.Peers, self)
+	for _, p := range s.tr.Links() {
+		pl := &messagingv1.PeerLinks{NodeId: p.NodeID, Name: p.Name}
+		for _, l := range p.Links {
+			state := messagingv1.LinkState_LINK_STATE_DISCONNECTED
+			if l.Connected {
+				state = messagingv1.LinkState_LINK_STATE_CONNECTED
+			}
+			pl.Links = append(pl.Links, &messagingv1.Link{
+				LinkNumber: uint32(l.Link), LocalAddress: l.LocalAddr, RemoteAddress: l.PeerAddr,
+				State: state, Active: p.Reachable && p.ActiveLink == l.Link,
+			})
+		}
+		resp.Peers = append(resp.Peers, pl)
+	}
+	return resp, nil
+}
+
+// Join makes the caller a member of a group for as long as the stream is
+// open.
+func (s *Server) Join(req *messagingv1.JoinRequest, stream grpc.ServerStreamingServer[messagingv1.JoinResponse]) error {
+	if req.GetGroup() == "" {
+		return status.Error(codes.InvalidArgument, "group name is empty")
+	}
+	m, sub, err := s.engine.Join(req.GetGroup())
+	if err != nil {
+		return toStatus(err)
+	}
+	if err := stream.Send(&messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_Joined{Joined: memberToPB(m)}}); err != nil {
+		s.engine.Gone(m)
+		return err
+	}
+	for {
+		select {
+		case <-stream.Context().Done():
+			s.engine.Gone(m)
+			return nil
+		case ev, ok := <-sub.events:
+			if !ok {
+				return toStatus(sub.err)
+			}
+			if err := stream.Send(eventToPB(ev)); err != nil {
+				s.engine.Gone(m)
+				return err
+			}
+		}
+	}
+}
+
+// Multicast sends a message to a group the caller has joined.
+func (s *Server) Multicast(_ context.Context, req *messagingv1.MulticastRequest) (*messagingv1.MulticastResponse, error) {
+	if err := s.engine.Multicast(req.GetGroup(), req.GetHandle(), req.GetPayload()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &messagingv1.MulticastResponse{}, nil
+}
+
+// Leave leaves a group; the Join stream ends after the leave is delivered.
+func (s *Server) Leave(_ context.Context, req *messagingv1.LeaveRequest) (*messagingv1.LeaveResponse, error) {
+	if err := s.engine.Leave(req.GetGroup(), req.GetHandle(), false); err != nil {
+		return nil, toStatus(err)
+	}
+	return &messagingv1.LeaveResponse{}, nil
+}
+
+// ListGroups lists every group with members.
+func (s *Server) ListGroups(context.Context, *messagingv1.ListGroupsRequest) (*messagingv1.ListGroupsResponse, error) {
+	resp := &messagingv1.ListGroupsResponse{}
+	for name, members := range s.engine.Groups() {
+		g := &messagingv1.Group{Name: name}
+		for _, m := range members {
+			g.Members = append(g.Members, memberToPB(m))
+		}
+		resp.Groups = append(resp.Groups, g)
+	}
+	sortGroups(resp.Groups)
+	return resp, nil
+}
+
+func memberToPB(m cpg.Member) *messagingv1.GroupMember {
+	return &messagingv1.GroupMember{NodeId: m.Node, Handle: m.Handle}
+}
+
+var reasonToPB = map[cpg.Reason]messagingv1.ChangeReason{
+	cpg.ReasonJoin:        messagingv1.ChangeReason_CHANGE_REASON_JOIN,
+	cpg.ReasonLeave:       messagingv1.ChangeReason_CHANGE_REASON_LEAVE,
+	cpg.ReasonNodeDown:    messagingv1.ChangeReason_CHANGE_REASON_NODE_DOWN,
+	cpg.ReasonNodeUp:      messagingv1.ChangeReason_CHANGE_REASON_NODE_UP,
+	cpg.ReasonProcessDown: messagingv1.ChangeReason_CHANGE_REASON_PROCESS_DOWN,
+}
+
+func eventToPB(ev cpg.Event) *messagingv1.JoinResponse {
+	if c := ev.Change; c != nil {
+		cc := &messagingv1.ConfigurationChange{ViewId: viewIDToPB(c.View)}
+		for _, m := range c.Members {
+			cc.Members = append(cc.Members, memberToPB(m))
+		}
+		for _, j := range c.Joined {
+			cc.Joined = append(cc.Joined, &messagingv1.MemberChange{Member: memberToPB(j.Member), Reason: reasonToPB[j.Reason]})
+		}
+		for _, l := range c.Left {
+			cc.Left = append(cc.Left, &messagingv1.MemberChange{Member: memberToPB(l.Member), Reason: reasonToPB[l.Reason]})
+		}
+		return &messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_ConfigurationChange{ConfigurationChange: cc}}
+	}
+	m := ev.Message
+	return &messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_Delivery{Delivery: &messagingv1.Delivery{
+		Sender: memberToPB(m.Sender), Payload: m.Data, Sequence: m.Seq, ViewId: viewIDToPB(m.View),
+	}}}
+}
+
+func sortGroups(gs []*messagingv1.Group) {
+	slices.SortFunc(gs, func(a, b *messagingv1.Group) int { return strings.Compare(a.GetName(), b.GetName()) })
 }

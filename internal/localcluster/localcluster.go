@@ -335,6 +335,53 @@ func (c *Cluster) start(binDir string) error {
 	return c.save()
 }
 
+// Signal sends sig to a daemon of a node, e.g. SIGKILL to simulate a
+// crash, SIGSTOP to simulate a stalled process.
+func (c *Cluster) Signal(node, daemon string, sig syscall.Signal) error {
+	n, d, err := c.find(node, daemon)
+	if err != nil {
+		return err
+	}
+	if !c.alive(d) {
+		return fmt.Errorf("localcluster: %s on %s is not running", daemon, n.Name)
+	}
+	return syscall.Kill(d.PID, sig)
+}
+
+// Restart starts a daemon of a node again after it stopped or was killed,
+// with the same binary and configuration.
+func (c *Cluster) Restart(node, daemon string) error {
+	n, d, err := c.find(node, daemon)
+	if err != nil {
+		return err
+	}
+	if c.alive(d) {
+		return fmt.Errorf("localcluster: %s on %s is still running (pid %d)", daemon, n.Name, d.PID)
+	}
+	if err := c.startDaemon(n, d, filepath.Dir(d.Binary)); err != nil {
+		return err
+	}
+	return c.save()
+}
+
+// Alive reports whether a daemon of a node runs.
+func (c *Cluster) Alive(node, daemon string) bool {
+	_, d, err := c.find(node, daemon)
+	return err == nil && c.alive(d)
+}
+
+func (c *Cluster) find(node, daemon string) (*Node, *Daemon, error) {
+	n, ok := c.Node(node)
+	if !ok {
+		return nil, nil, fmt.Errorf("localcluster: no node %q", node)
+	}
+	d, ok := n.Daemon(daemon)
+	if !ok {
+		return nil, nil, fmt.Errorf("localcluster: node %s has no daemon %q", node, daemon)
+	}
+	return n, d, nil
+}
+
 func (c *Cluster) startDaemon(n *Node, d *Daemon, binDir string) error {
 	bin, err := filepath.Abs(filepath.Join(binDir, d.Name))
 	if err != nil {
