@@ -57,6 +57,9 @@ type Engine struct {
 	watchers   map[chan core.View]struct{}
 	view       core.View
 	lastTick   time.Time
+	// room is closed and replaced whenever own messages were delivered,
+	// waking senders waiting for the send queue to drain.
+	room chan struct{}
 }
 
 // subscriber is one local client joined to a group.
@@ -86,6 +89,7 @@ func NewEngine(cfg *config.Config, self config.Node, tr *transport.Transport, st
 		log: log, cfg: cfg, self: self, tr: tr, store: store,
 		node: node, maxPending: cc.MaxPending, groups: cpg.New(self.ID),
 		members: map[cpg.Member]*subscriber{}, watchers: map[chan core.View]struct{}{},
+		room: make(chan struct{}),
 	}
 	e.mu.Lock()
 	e.process()
@@ -212,6 +216,24 @@ func (e *Engine) process() {
 		for _, ev := range rd.Events {
 			e.dispatch(ev)
 		}
+		if len(rd.Events) > 0 {
+			close(e.room)
+			e.room = make(chan struct{})
+		}
+	}
+}
+
+// WaitForRoom waits until messages were delivered (so the send queue may
+// have room), or ctx ends.
+func (e *Engine) WaitForRoom(ctx context.Context) error {
+	e.mu.Lock()
+	room := e.room
+	e.mu.Unlock()
+	select {
+	case <-room:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -203,6 +204,35 @@ func (s *Server) Multicast(_ context.Context, req *messagingv1.MulticastRequest)
 		return nil, toStatus(err)
 	}
 	return &messagingv1.MulticastResponse{}, nil
+}
+
+// MulticastStream sends a stream of messages; a full queue makes it wait
+// for room rather than refuse.
+func (s *Server) MulticastStream(stream grpc.ClientStreamingServer[messagingv1.MulticastStreamRequest, messagingv1.MulticastStreamResponse]) error {
+	var resp messagingv1.MulticastStreamResponse
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&resp)
+		}
+		if err != nil {
+			return err
+		}
+		for {
+			err = s.engine.Multicast(req.GetGroup(), req.GetHandle(), req.GetPayload())
+			if !errors.Is(err, core.ErrQueueFull) {
+				break
+			}
+			resp.TryAgain++
+			if err := s.engine.WaitForRoom(stream.Context()); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			return toStatus(err)
+		}
+		resp.Accepted++
+	}
 }
 
 // Leave leaves a group; the Join stream ends after the leave is delivered.

@@ -21,6 +21,33 @@ func loadTestConfig(t *testing.T, path string) *config.Config {
 	return cfg
 }
 
+// corosyncTimings are corosync 3's totem defaults, which the clusters of
+// the captures in /work/shared/reference/corosync-tools.md ran with.
+// Vigil's own defaults differ (token 1000 ms, token_coefficient 0: see
+// docs/configuration.md), so a test that compares with those captures sets
+// corosync's explicitly, as a corosync.conf may.
+const corosyncTimings = "\ttoken: 3000\n\ttoken_coefficient: 650\n"
+
+// loadWithCorosyncTimings loads the file at path with corosyncTimings
+// added at the top of its totem section.
+func loadWithCorosyncTimings(t *testing.T, path string) *config.Config {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const section = "\ntotem {\n"
+	if !strings.Contains(string(data), section) {
+		t.Fatalf("%s has no totem section to add corosync's timings to", path)
+	}
+	text := strings.Replace(string(data), section, section+corosyncTimings, 1)
+	cfg, err := config.Decode(path, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestLoadConfigGolden compares every key LoadConfig makes from a
 // configuration file with a golden listing in corosync-cmapctl's format.
 // Run with -update to rewrite the golden files after a deliberate change.
@@ -53,10 +80,11 @@ func TestLoadConfigGolden(t *testing.T) {
 // corosync-cmapctl prints for the same cluster, in the captures of
 // /work/shared/reference/corosync-tools.md ("cmapctl runtime.members /
 // votequorum / nodelist" and "tools2"), and the types corosync's
-// coroparse.c gives the keys.
+// coroparse.c gives the keys. The configuration sets corosync's token and
+// token_coefficient, which the captured clusters ran with.
 func TestLoadConfigAsCorosync(t *testing.T) {
 	s := New(Options{})
-	must(t, s.LoadConfig(loadTestConfig(t, "testdata/vigil.conf"), 1))
+	must(t, s.LoadConfig(loadWithCorosyncTimings(t, "testdata/vigil.conf"), 1))
 	got := dump(s.List(""))
 	for _, want := range []string{
 		// Verbatim from the capture of the three-node cluster.
@@ -85,6 +113,8 @@ func TestLoadConfigAsCorosync(t *testing.T) {
 		"logging.to_syslog (str) = yes",
 		"logging.to_logfile (str) = yes",
 		// The token in force with three nodes: 3000 + 1 * 650.
+		"totem.token (u32) = 3000",
+		"totem.token_coefficient (u32) = 650",
 		"runtime.config.totem.token (u32) = 3650",
 		"runtime.config.totem.consensus (u32) = 4380",
 		"runtime.config.totem.join (u32) = 50",
@@ -103,13 +133,56 @@ func TestLoadConfigAsCorosync(t *testing.T) {
 	}
 
 	two := New(Options{})
-	must(t, two.LoadConfig(loadTestConfig(t, "testdata/twonode.conf"), 2))
+	must(t, two.LoadConfig(loadWithCorosyncTimings(t, "testdata/twonode.conf"), 2))
 	// Verbatim from "corosync-cmapctl -g runtime.config.totem.token".
 	if got := dump(two.List("runtime.config.totem.token")); !slices.Contains(got, "runtime.config.totem.token (u32) = 3000") {
 		t.Errorf("two nodes: %q", got)
 	}
 	if got := dump(two.List("nodelist.local_node_pos")); !slices.Equal(got, []string{"nodelist.local_node_pos (u32) = 1"}) {
 		t.Errorf("two nodes, node 2: %q", got)
+	}
+}
+
+// TestLoadConfigVigilTimings: a file that leaves the timings out gets
+// Vigil's defaults, token 1000 ms and token_coefficient 0, so the token in
+// force does not grow with the nodes. A coefficient of 0 is a value, as in
+// corosync (which accepts token_coefficient: 0), not "unset": its key is
+// there, whether it is the default or set in the file.
+func TestLoadConfigVigilTimings(t *testing.T) {
+	s := New(Options{})
+	must(t, s.LoadConfig(loadTestConfig(t, "testdata/vigil.conf"), 1))
+	got := dump(s.List(""))
+	for _, want := range []string{
+		"totem.token (u32) = 1000",
+		"totem.token_coefficient (u32) = 0",
+		// Three nodes: 1000 + 1 * 0.
+		"runtime.config.totem.token (u32) = 1000",
+		"runtime.config.totem.consensus (u32) = 1200",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if es := s.List("totem.consensus"); len(es) != 0 {
+		t.Errorf("unexpected keys %q: consensus is derived", keys(es))
+	}
+
+	cfg, err := config.Decode("zero.conf", []byte("totem {\n\ttoken: 3000\n\ttoken_coefficient: 0\n}\n"+
+		"nodelist {\n\tnode {\n\t\tring0_addr: 10.99.0.1\n\t\tnodeid: 1\n\t}\n\tnode {\n\t\tring0_addr: 10.99.0.2\n\t\tnodeid: 2\n\t}\n"+
+		"\tnode {\n\t\tring0_addr: 10.99.0.3\n\t\tnodeid: 3\n\t}\n}\n"))
+	must(t, err)
+	zero := New(Options{})
+	must(t, zero.LoadConfig(cfg, 1))
+	got = dump(zero.List(""))
+	for _, want := range []string{
+		"totem.token (u32) = 3000",
+		"totem.token_coefficient (u32) = 0",
+		"runtime.config.totem.token (u32) = 3000",
+		"runtime.config.totem.consensus (u32) = 3600",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("token_coefficient: 0 in the file: missing %q", want)
+		}
 	}
 }
 
@@ -152,6 +225,9 @@ func TestDerive(t *testing.T) {
 		{timeouts{token: 3000, coefficient: 650, join: 50, nodes: 5}, derived{token: 4950, retransmit: 1178, hold: 932, join: 50, consensus: 5940}},
 		{timeouts{token: 1000, coefficient: 650, consensus: 2000, join: 60, nodes: 3}, derived{token: 1650, retransmit: 392, hold: 303, join: 60, consensus: 2000}},
 		{timeouts{token: 30, join: 30, nodes: 1}, derived{token: 30, retransmit: 7, hold: 0, join: 30, consensus: 36}},
+		// Vigil's defaults: no growth with the nodes; retransmit 1000/4.2 =
+		// 238, hold 238*0.8-10 = 180.
+		{timeouts{token: 1000, join: 50, nodes: 5}, derived{token: 1000, retransmit: 238, hold: 180, join: 50, consensus: 1200}},
 	}
 	for _, tt := range tests {
 		if got := tt.in.derive(); got != tt.want {

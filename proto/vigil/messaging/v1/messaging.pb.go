@@ -1272,6 +1272,120 @@ func (*MulticastResponse) Descriptor() ([]byte, []int) {
 	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{18}
 }
 
+type MulticastStreamRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Handle        uint64                 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MulticastStreamRequest) Reset() {
+	*x = MulticastStreamRequest{}
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MulticastStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MulticastStreamRequest) ProtoMessage() {}
+
+func (x *MulticastStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MulticastStreamRequest.ProtoReflect.Descriptor instead.
+func (*MulticastStreamRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MulticastStreamRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *MulticastStreamRequest) GetHandle() uint64 {
+	if x != nil {
+		return x.Handle
+	}
+	return 0
+}
+
+func (x *MulticastStreamRequest) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+type MulticastStreamResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accepted uint64                 `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// try_again counts the times the send queue was full and the server
+	// waited for room (corosync's CS_ERR_TRY_AGAIN).
+	TryAgain      uint64 `protobuf:"varint,2,opt,name=try_again,json=tryAgain,proto3" json:"try_again,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MulticastStreamResponse) Reset() {
+	*x = MulticastStreamResponse{}
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MulticastStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MulticastStreamResponse) ProtoMessage() {}
+
+func (x *MulticastStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MulticastStreamResponse.ProtoReflect.Descriptor instead.
+func (*MulticastStreamResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *MulticastStreamResponse) GetAccepted() uint64 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *MulticastStreamResponse) GetTryAgain() uint64 {
+	if x != nil {
+		return x.TryAgain
+	}
+	return 0
+}
+
 type LeaveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
@@ -1282,7 +1396,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1408,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1421,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{19}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LeaveRequest) GetGroup() string {
@@ -1332,7 +1446,7 @@ type LeaveResponse struct {
 
 func (x *LeaveResponse) Reset() {
 	*x = LeaveResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1458,7 @@ func (x *LeaveResponse) String() string {
 func (*LeaveResponse) ProtoMessage() {}
 
 func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1471,7 @@ func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveResponse.ProtoReflect.Descriptor instead.
 func (*LeaveResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{20}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{22}
 }
 
 type Group struct {
@@ -1370,7 +1484,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1496,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1509,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{21}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Group) GetName() string {
@@ -1420,7 +1534,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1546,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1559,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{22}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{24}
 }
 
 type ListGroupsResponse struct {
@@ -1457,7 +1571,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1583,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1596,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{23}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -1510,7 +1624,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1636,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1649,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{24}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -1649,7 +1763,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1775,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1788,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{25}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Entry) GetKey() string {
@@ -1700,7 +1814,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1826,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1839,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{26}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetRequest) GetKey() string {
@@ -1744,7 +1858,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +1870,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +1883,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{27}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetResponse) GetEntry() *Entry {
@@ -1788,7 +1902,7 @@ type SetRequest struct {
 
 func (x *SetRequest) Reset() {
 	*x = SetRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +1914,7 @@ func (x *SetRequest) String() string {
 func (*SetRequest) ProtoMessage() {}
 
 func (x *SetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +1927,7 @@ func (x *SetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRequest.ProtoReflect.Descriptor instead.
 func (*SetRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{28}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetRequest) GetEntry() *Entry {
@@ -1831,7 +1945,7 @@ type SetResponse struct {
 
 func (x *SetResponse) Reset() {
 	*x = SetResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1957,7 @@ func (x *SetResponse) String() string {
 func (*SetResponse) ProtoMessage() {}
 
 func (x *SetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1970,7 @@ func (x *SetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetResponse.ProtoReflect.Descriptor instead.
 func (*SetResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{29}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{31}
 }
 
 type ListRequest struct {
@@ -1868,7 +1982,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1994,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2007,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{30}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListRequest) GetPrefix() string {
@@ -1912,7 +2026,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2038,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2051,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{31}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListResponse) GetEntries() []*Entry {
@@ -1956,7 +2070,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2082,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2095,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{32}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WatchRequest) GetPrefix() string {
@@ -2001,7 +2115,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2127,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2140,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{33}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WatchResponse) GetEvent() WatchEvent {
@@ -2111,7 +2225,14 @@ const file_vigil_messaging_v1_messaging_proto_rawDesc = "" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12\x18\n" +
 	"\apayload\x18\x03 \x01(\fR\apayload\"\x13\n" +
-	"\x11MulticastResponse\"<\n" +
+	"\x11MulticastResponse\"`\n" +
+	"\x16MulticastStreamRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
+	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\"R\n" +
+	"\x17MulticastStreamResponse\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\x04R\baccepted\x12\x1b\n" +
+	"\ttry_again\x18\x02 \x01(\x04R\btryAgain\"<\n" +
 	"\fLeaveRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06handle\x18\x02 \x01(\x04R\x06handle\"\x0f\n" +
@@ -2180,12 +2301,14 @@ const file_vigil_messaging_v1_messaging_proto_rawDesc = "" +
 	"WatchViews\x12%.vigil.messaging.v1.WatchViewsRequest\x1a&.vigil.messaging.v1.WatchViewsResponse\"\t\xca\xf3\x18\x05\n" +
 	"\x03\x01\x02\x030\x01\x12`\n" +
 	"\bGetLinks\x12#.vigil.messaging.v1.GetLinksRequest\x1a$.vigil.messaging.v1.GetLinksResponse\"\t\xca\xf3\x18\x05\n" +
-	"\x03\x01\x02\x032\x89\x03\n" +
+	"\x03\x01\x02\x032\x81\x04\n" +
 	"\fGroupService\x12U\n" +
 	"\x04Join\x12\x1f.vigil.messaging.v1.JoinRequest\x1a .vigil.messaging.v1.JoinResponse\"\b\xca\xf3\x18\x04\n" +
 	"\x02\x01\x020\x01\x12b\n" +
 	"\tMulticast\x12$.vigil.messaging.v1.MulticastRequest\x1a%.vigil.messaging.v1.MulticastResponse\"\b\xca\xf3\x18\x04\n" +
-	"\x02\x01\x02\x12V\n" +
+	"\x02\x01\x02\x12v\n" +
+	"\x0fMulticastStream\x12*.vigil.messaging.v1.MulticastStreamRequest\x1a+.vigil.messaging.v1.MulticastStreamResponse\"\b\xca\xf3\x18\x04\n" +
+	"\x02\x01\x02(\x01\x12V\n" +
 	"\x05Leave\x12 .vigil.messaging.v1.LeaveRequest\x1a!.vigil.messaging.v1.LeaveResponse\"\b\xca\xf3\x18\x04\n" +
 	"\x02\x01\x02\x12f\n" +
 	"\n" +
@@ -2215,51 +2338,53 @@ func file_vigil_messaging_v1_messaging_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_messaging_v1_messaging_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vigil_messaging_v1_messaging_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_vigil_messaging_v1_messaging_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_vigil_messaging_v1_messaging_proto_goTypes = []any{
-	(LinkState)(0),                // 0: vigil.messaging.v1.LinkState
-	(ChangeReason)(0),             // 1: vigil.messaging.v1.ChangeReason
-	(WatchEvent)(0),               // 2: vigil.messaging.v1.WatchEvent
-	(*ViewId)(nil),                // 3: vigil.messaging.v1.ViewId
-	(*Member)(nil),                // 4: vigil.messaging.v1.Member
-	(*View)(nil),                  // 5: vigil.messaging.v1.View
-	(*GetViewRequest)(nil),        // 6: vigil.messaging.v1.GetViewRequest
-	(*GetViewResponse)(nil),       // 7: vigil.messaging.v1.GetViewResponse
-	(*WatchViewsRequest)(nil),     // 8: vigil.messaging.v1.WatchViewsRequest
-	(*WatchViewsResponse)(nil),    // 9: vigil.messaging.v1.WatchViewsResponse
-	(*Link)(nil),                  // 10: vigil.messaging.v1.Link
-	(*PeerLinks)(nil),             // 11: vigil.messaging.v1.PeerLinks
-	(*GetLinksRequest)(nil),       // 12: vigil.messaging.v1.GetLinksRequest
-	(*GetLinksResponse)(nil),      // 13: vigil.messaging.v1.GetLinksResponse
-	(*GroupMember)(nil),           // 14: vigil.messaging.v1.GroupMember
-	(*MemberChange)(nil),          // 15: vigil.messaging.v1.MemberChange
-	(*ConfigurationChange)(nil),   // 16: vigil.messaging.v1.ConfigurationChange
-	(*Delivery)(nil),              // 17: vigil.messaging.v1.Delivery
-	(*JoinRequest)(nil),           // 18: vigil.messaging.v1.JoinRequest
-	(*JoinResponse)(nil),          // 19: vigil.messaging.v1.JoinResponse
-	(*MulticastRequest)(nil),      // 20: vigil.messaging.v1.MulticastRequest
-	(*MulticastResponse)(nil),     // 21: vigil.messaging.v1.MulticastResponse
-	(*LeaveRequest)(nil),          // 22: vigil.messaging.v1.LeaveRequest
-	(*LeaveResponse)(nil),         // 23: vigil.messaging.v1.LeaveResponse
-	(*Group)(nil),                 // 24: vigil.messaging.v1.Group
-	(*ListGroupsRequest)(nil),     // 25: vigil.messaging.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),    // 26: vigil.messaging.v1.ListGroupsResponse
-	(*Value)(nil),                 // 27: vigil.messaging.v1.Value
-	(*Entry)(nil),                 // 28: vigil.messaging.v1.Entry
-	(*GetRequest)(nil),            // 29: vigil.messaging.v1.GetRequest
-	(*GetResponse)(nil),           // 30: vigil.messaging.v1.GetResponse
-	(*SetRequest)(nil),            // 31: vigil.messaging.v1.SetRequest
-	(*SetResponse)(nil),           // 32: vigil.messaging.v1.SetResponse
-	(*ListRequest)(nil),           // 33: vigil.messaging.v1.ListRequest
-	(*ListResponse)(nil),          // 34: vigil.messaging.v1.ListResponse
-	(*WatchRequest)(nil),          // 35: vigil.messaging.v1.WatchRequest
-	(*WatchResponse)(nil),         // 36: vigil.messaging.v1.WatchResponse
-	(*timestamppb.Timestamp)(nil), // 37: google.protobuf.Timestamp
+	(LinkState)(0),                  // 0: vigil.messaging.v1.LinkState
+	(ChangeReason)(0),               // 1: vigil.messaging.v1.ChangeReason
+	(WatchEvent)(0),                 // 2: vigil.messaging.v1.WatchEvent
+	(*ViewId)(nil),                  // 3: vigil.messaging.v1.ViewId
+	(*Member)(nil),                  // 4: vigil.messaging.v1.Member
+	(*View)(nil),                    // 5: vigil.messaging.v1.View
+	(*GetViewRequest)(nil),          // 6: vigil.messaging.v1.GetViewRequest
+	(*GetViewResponse)(nil),         // 7: vigil.messaging.v1.GetViewResponse
+	(*WatchViewsRequest)(nil),       // 8: vigil.messaging.v1.WatchViewsRequest
+	(*WatchViewsResponse)(nil),      // 9: vigil.messaging.v1.WatchViewsResponse
+	(*Link)(nil),                    // 10: vigil.messaging.v1.Link
+	(*PeerLinks)(nil),               // 11: vigil.messaging.v1.PeerLinks
+	(*GetLinksRequest)(nil),         // 12: vigil.messaging.v1.GetLinksRequest
+	(*GetLinksResponse)(nil),        // 13: vigil.messaging.v1.GetLinksResponse
+	(*GroupMember)(nil),             // 14: vigil.messaging.v1.GroupMember
+	(*MemberChange)(nil),            // 15: vigil.messaging.v1.MemberChange
+	(*ConfigurationChange)(nil),     // 16: vigil.messaging.v1.ConfigurationChange
+	(*Delivery)(nil),                // 17: vigil.messaging.v1.Delivery
+	(*JoinRequest)(nil),             // 18: vigil.messaging.v1.JoinRequest
+	(*JoinResponse)(nil),            // 19: vigil.messaging.v1.JoinResponse
+	(*MulticastRequest)(nil),        // 20: vigil.messaging.v1.MulticastRequest
+	(*MulticastResponse)(nil),       // 21: vigil.messaging.v1.MulticastResponse
+	(*MulticastStreamRequest)(nil),  // 22: vigil.messaging.v1.MulticastStreamRequest
+	(*MulticastStreamResponse)(nil), // 23: vigil.messaging.v1.MulticastStreamResponse
+	(*LeaveRequest)(nil),            // 24: vigil.messaging.v1.LeaveRequest
+	(*LeaveResponse)(nil),           // 25: vigil.messaging.v1.LeaveResponse
+	(*Group)(nil),                   // 26: vigil.messaging.v1.Group
+	(*ListGroupsRequest)(nil),       // 27: vigil.messaging.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),      // 28: vigil.messaging.v1.ListGroupsResponse
+	(*Value)(nil),                   // 29: vigil.messaging.v1.Value
+	(*Entry)(nil),                   // 30: vigil.messaging.v1.Entry
+	(*GetRequest)(nil),              // 31: vigil.messaging.v1.GetRequest
+	(*GetResponse)(nil),             // 32: vigil.messaging.v1.GetResponse
+	(*SetRequest)(nil),              // 33: vigil.messaging.v1.SetRequest
+	(*SetResponse)(nil),             // 34: vigil.messaging.v1.SetResponse
+	(*ListRequest)(nil),             // 35: vigil.messaging.v1.ListRequest
+	(*ListResponse)(nil),            // 36: vigil.messaging.v1.ListResponse
+	(*WatchRequest)(nil),            // 37: vigil.messaging.v1.WatchRequest
+	(*WatchResponse)(nil),           // 38: vigil.messaging.v1.WatchResponse
+	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
 }
 var file_vigil_messaging_v1_messaging_proto_depIdxs = []int32{
 	3,  // 0: vigil.messaging.v1.View.id:type_name -> vigil.messaging.v1.ViewId
 	4,  // 1: vigil.messaging.v1.View.members:type_name -> vigil.messaging.v1.Member
-	37, // 2: vigil.messaging.v1.View.installed_at:type_name -> google.protobuf.Timestamp
+	39, // 2: vigil.messaging.v1.View.installed_at:type_name -> google.protobuf.Timestamp
 	5,  // 3: vigil.messaging.v1.GetViewResponse.view:type_name -> vigil.messaging.v1.View
 	5,  // 4: vigil.messaging.v1.WatchViewsResponse.view:type_name -> vigil.messaging.v1.View
 	0,  // 5: vigil.messaging.v1.Link.state:type_name -> vigil.messaging.v1.LinkState
@@ -2277,37 +2402,39 @@ var file_vigil_messaging_v1_messaging_proto_depIdxs = []int32{
 	16, // 17: vigil.messaging.v1.JoinResponse.configuration_change:type_name -> vigil.messaging.v1.ConfigurationChange
 	17, // 18: vigil.messaging.v1.JoinResponse.delivery:type_name -> vigil.messaging.v1.Delivery
 	14, // 19: vigil.messaging.v1.Group.members:type_name -> vigil.messaging.v1.GroupMember
-	24, // 20: vigil.messaging.v1.ListGroupsResponse.groups:type_name -> vigil.messaging.v1.Group
-	27, // 21: vigil.messaging.v1.Entry.value:type_name -> vigil.messaging.v1.Value
-	28, // 22: vigil.messaging.v1.GetResponse.entry:type_name -> vigil.messaging.v1.Entry
-	28, // 23: vigil.messaging.v1.SetRequest.entry:type_name -> vigil.messaging.v1.Entry
-	28, // 24: vigil.messaging.v1.ListResponse.entries:type_name -> vigil.messaging.v1.Entry
+	26, // 20: vigil.messaging.v1.ListGroupsResponse.groups:type_name -> vigil.messaging.v1.Group
+	29, // 21: vigil.messaging.v1.Entry.value:type_name -> vigil.messaging.v1.Value
+	30, // 22: vigil.messaging.v1.GetResponse.entry:type_name -> vigil.messaging.v1.Entry
+	30, // 23: vigil.messaging.v1.SetRequest.entry:type_name -> vigil.messaging.v1.Entry
+	30, // 24: vigil.messaging.v1.ListResponse.entries:type_name -> vigil.messaging.v1.Entry
 	2,  // 25: vigil.messaging.v1.WatchResponse.event:type_name -> vigil.messaging.v1.WatchEvent
-	28, // 26: vigil.messaging.v1.WatchResponse.entry:type_name -> vigil.messaging.v1.Entry
+	30, // 26: vigil.messaging.v1.WatchResponse.entry:type_name -> vigil.messaging.v1.Entry
 	6,  // 27: vigil.messaging.v1.MembershipService.GetView:input_type -> vigil.messaging.v1.GetViewRequest
 	8,  // 28: vigil.messaging.v1.MembershipService.WatchViews:input_type -> vigil.messaging.v1.WatchViewsRequest
 	12, // 29: vigil.messaging.v1.MembershipService.GetLinks:input_type -> vigil.messaging.v1.GetLinksRequest
 	18, // 30: vigil.messaging.v1.GroupService.Join:input_type -> vigil.messaging.v1.JoinRequest
 	20, // 31: vigil.messaging.v1.GroupService.Multicast:input_type -> vigil.messaging.v1.MulticastRequest
-	22, // 32: vigil.messaging.v1.GroupService.Leave:input_type -> vigil.messaging.v1.LeaveRequest
-	25, // 33: vigil.messaging.v1.GroupService.ListGroups:input_type -> vigil.messaging.v1.ListGroupsRequest
-	29, // 34: vigil.messaging.v1.CmapService.Get:input_type -> vigil.messaging.v1.GetRequest
-	31, // 35: vigil.messaging.v1.CmapService.Set:input_type -> vigil.messaging.v1.SetRequest
-	33, // 36: vigil.messaging.v1.CmapService.List:input_type -> vigil.messaging.v1.ListRequest
-	35, // 37: vigil.messaging.v1.CmapService.Watch:input_type -> vigil.messaging.v1.WatchRequest
-	7,  // 38: vigil.messaging.v1.MembershipService.GetView:output_type -> vigil.messaging.v1.GetViewResponse
-	9,  // 39: vigil.messaging.v1.MembershipService.WatchViews:output_type -> vigil.messaging.v1.WatchViewsResponse
-	13, // 40: vigil.messaging.v1.MembershipService.GetLinks:output_type -> vigil.messaging.v1.GetLinksResponse
-	19, // 41: vigil.messaging.v1.GroupService.Join:output_type -> vigil.messaging.v1.JoinResponse
-	21, // 42: vigil.messaging.v1.GroupService.Multicast:output_type -> vigil.messaging.v1.MulticastResponse
-	23, // 43: vigil.messaging.v1.GroupService.Leave:output_type -> vigil.messaging.v1.LeaveResponse
-	26, // 44: vigil.messaging.v1.GroupService.ListGroups:output_type -> vigil.messaging.v1.ListGroupsResponse
-	30, // 45: vigil.messaging.v1.CmapService.Get:output_type -> vigil.messaging.v1.GetResponse
-	32, // 46: vigil.messaging.v1.CmapService.Set:output_type -> vigil.messaging.v1.SetResponse
-	34, // 47: vigil.messaging.v1.CmapService.List:output_type -> vigil.messaging.v1.ListResponse
-	36, // 48: vigil.messaging.v1.CmapService.Watch:output_type -> vigil.messaging.v1.WatchResponse
-	38, // [38:49] is the sub-list for method output_type
-	27, // [27:38] is the sub-list for method input_type
+	22, // 32: vigil.messaging.v1.GroupService.MulticastStream:input_type -> vigil.messaging.v1.MulticastStreamRequest
+	24, // 33: vigil.messaging.v1.GroupService.Leave:input_type -> vigil.messaging.v1.LeaveRequest
+	27, // 34: vigil.messaging.v1.GroupService.ListGroups:input_type -> vigil.messaging.v1.ListGroupsRequest
+	31, // 35: vigil.messaging.v1.CmapService.Get:input_type -> vigil.messaging.v1.GetRequest
+	33, // 36: vigil.messaging.v1.CmapService.Set:input_type -> vigil.messaging.v1.SetRequest
+	35, // 37: vigil.messaging.v1.CmapService.List:input_type -> vigil.messaging.v1.ListRequest
+	37, // 38: vigil.messaging.v1.CmapService.Watch:input_type -> vigil.messaging.v1.WatchRequest
+	7,  // 39: vigil.messaging.v1.MembershipService.GetView:output_type -> vigil.messaging.v1.GetViewResponse
+	9,  // 40: vigil.messaging.v1.MembershipService.WatchViews:output_type -> vigil.messaging.v1.WatchViewsResponse
+	13, // 41: vigil.messaging.v1.MembershipService.GetLinks:output_type -> vigil.messaging.v1.GetLinksResponse
+	19, // 42: vigil.messaging.v1.GroupService.Join:output_type -> vigil.messaging.v1.JoinResponse
+	21, // 43: vigil.messaging.v1.GroupService.Multicast:output_type -> vigil.messaging.v1.MulticastResponse
+	23, // 44: vigil.messaging.v1.GroupService.MulticastStream:output_type -> vigil.messaging.v1.MulticastStreamResponse
+	25, // 45: vigil.messaging.v1.GroupService.Leave:output_type -> vigil.messaging.v1.LeaveResponse
+	28, // 46: vigil.messaging.v1.GroupService.ListGroups:output_type -> vigil.messaging.v1.ListGroupsResponse
+	32, // 47: vigil.messaging.v1.CmapService.Get:output_type -> vigil.messaging.v1.GetResponse
+	34, // 48: vigil.messaging.v1.CmapService.Set:output_type -> vigil.messaging.v1.SetResponse
+	36, // 49: vigil.messaging.v1.CmapService.List:output_type -> vigil.messaging.v1.ListResponse
+	38, // 50: vigil.messaging.v1.CmapService.Watch:output_type -> vigil.messaging.v1.WatchResponse
+	39, // [39:51] is the sub-list for method output_type
+	27, // [27:39] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -2323,7 +2450,7 @@ func file_vigil_messaging_v1_messaging_proto_init() {
 		(*JoinResponse_ConfigurationChange)(nil),
 		(*JoinResponse_Delivery)(nil),
 	}
-	file_vigil_messaging_v1_messaging_proto_msgTypes[24].OneofWrappers = []any{
+	file_vigil_messaging_v1_messaging_proto_msgTypes[26].OneofWrappers = []any{
 		(*Value_IntValue)(nil),
 		(*Value_UintValue)(nil),
 		(*Value_StringValue)(nil),
@@ -2337,7 +2464,7 @@ func file_vigil_messaging_v1_messaging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_messaging_v1_messaging_proto_rawDesc), len(file_vigil_messaging_v1_messaging_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -216,10 +216,11 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	GroupService_Join_FullMethodName       = "/vigil.messaging.v1.GroupService/Join"
-	GroupService_Multicast_FullMethodName  = "/vigil.messaging.v1.GroupService/Multicast"
-	GroupService_Leave_FullMethodName      = "/vigil.messaging.v1.GroupService/Leave"
-	GroupService_ListGroups_FullMethodName = "/vigil.messaging.v1.GroupService/ListGroups"
+	GroupService_Join_FullMethodName            = "/vigil.messaging.v1.GroupService/Join"
+	GroupService_Multicast_FullMethodName       = "/vigil.messaging.v1.GroupService/Multicast"
+	GroupService_MulticastStream_FullMethodName = "/vigil.messaging.v1.GroupService/MulticastStream"
+	GroupService_Leave_FullMethodName           = "/vigil.messaging.v1.GroupService/Leave"
+	GroupService_ListGroups_FullMethodName      = "/vigil.messaging.v1.GroupService/ListGroups"
 )
 
 // GroupServiceClient is the client API for GroupService service.
@@ -239,6 +240,11 @@ type GroupServiceClient interface {
 	// joined. It returns once the message is accepted for ordering; a full
 	// send queue is RESOURCE_EXHAUSTED, and the caller retries.
 	Multicast(ctx context.Context, in *MulticastRequest, opts ...grpc.CallOption) (*MulticastResponse, error)
+	// MulticastStream sends many messages to a group, in order, for clients
+	// that need throughput: while the send queue is full the server stops
+	// reading (flow control through the stream) instead of refusing, and
+	// counts how often it had to wait.
+	MulticastStream(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[MulticastStreamRequest, MulticastStreamResponse], error)
 	// Leave leaves a group with reason LEAVE and ends the Join stream.
 	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error)
 	// ListGroups lists the groups with members in the current view, like
@@ -283,6 +289,19 @@ func (c *groupServiceClient) Multicast(ctx context.Context, in *MulticastRequest
 	return out, nil
 }
 
+func (c *groupServiceClient) MulticastStream(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[MulticastStreamRequest, MulticastStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &GroupService_ServiceDesc.Streams[1], GroupService_MulticastStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[MulticastStreamRequest, MulticastStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GroupService_MulticastStreamClient = grpc.ClientStreamingClient[MulticastStreamRequest, MulticastStreamResponse]
+
 func (c *groupServiceClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LeaveResponse)
@@ -320,6 +339,11 @@ type GroupServiceServer interface {
 	// joined. It returns once the message is accepted for ordering; a full
 	// send queue is RESOURCE_EXHAUSTED, and the caller retries.
 	Multicast(context.Context, *MulticastRequest) (*MulticastResponse, error)
+	// MulticastStream sends many messages to a group, in order, for clients
+	// that need throughput: while the send queue is full the server stops
+	// reading (flow control through the stream) instead of refusing, and
+	// counts how often it had to wait.
+	MulticastStream(grpc.ClientStreamingServer[MulticastStreamRequest, MulticastStreamResponse]) error
 	// Leave leaves a group with reason LEAVE and ends the Join stream.
 	Leave(context.Context, *LeaveRequest) (*LeaveResponse, error)
 	// ListGroups lists the groups with members in the current view, like
@@ -340,6 +364,9 @@ func (UnimplementedGroupServiceServer) Join(*JoinRequest, grpc.ServerStreamingSe
 }
 func (UnimplementedGroupServiceServer) Multicast(context.Context, *MulticastRequest) (*MulticastResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Multicast not implemented")
+}
+func (UnimplementedGroupServiceServer) MulticastStream(grpc.ClientStreamingServer[MulticastStreamRequest, MulticastStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method MulticastStream not implemented")
 }
 func (UnimplementedGroupServiceServer) Leave(context.Context, *LeaveRequest) (*LeaveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
@@ -396,6 +423,13 @@ func _GroupService_Multicast_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _GroupService_MulticastStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(GroupServiceServer).MulticastStream(&grpc.GenericServerStream[MulticastStreamRequest, MulticastStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GroupService_MulticastStreamServer = grpc.ClientStreamingServer[MulticastStreamRequest, MulticastStreamResponse]
 
 func _GroupService_Leave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(LeaveRequest)
@@ -458,6 +492,11 @@ var GroupService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Join",
 			Handler:       _GroupService_Join_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "MulticastStream",
+			Handler:       _GroupService_MulticastStream_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "vigil/messaging/v1/messaging.proto",
