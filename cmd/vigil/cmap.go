@@ -36,7 +36,7 @@ func newCmapCommand(g *globalFlags) *cobra.Command {
 logging.*) and runtime state (runtime.*, stats.*) of this node's
 vigil-messagingd, printed as corosync-cmapctl prints it:
 
-    totem.token (u32) = 3000
+    totem.token (u32) = 1000
 
 Only a few keys can be changed at runtime; "vigil cmap set" says which.
 See docs/cmap.md for the keys and their types.`,

@@ -21,10 +21,11 @@ var configPrefixes = []string{"totem.", "nodelist.", "quorum.", "logging."}
 //
 // Unlike corosync, whose totem.* and quorum.* keys exist only when the file
 // sets them, the keys hold the decoded configuration: a setting the file
-// leaves out shows its default (totem.token = 3000), and a key is absent
-// only when its setting is empty or unset (totem.cluster_name without a
-// name, quorum.expected_votes 0, totem.consensus when it is derived from
-// the token). runtime.config.totem.* is always complete, as in corosync.
+// leaves out shows its default (totem.token = 1000, Vigil's), and a key is
+// absent only when its setting is empty or unset (totem.cluster_name
+// without a name, quorum.expected_votes 0, totem.consensus when it is
+// derived from the token). A zero that is a value, such as Vigil's default
+// totem.token_coefficient of 0, is shown. runtime.config.totem.* is always complete, as in corosync.
 //
 // Calling LoadConfig again (a reload) replaces every key under totem.,
 // nodelist., quorum., logging. and runtime.config.totem.: watchers see only
@@ -84,6 +85,7 @@ func configEntries(cfg *config.Config) map[string]Value {
 	str("totem.cluster_name", t.ClusterName)
 	str("totem.transport", t.Transport)
 	m[keyToken] = U32(millis(t.Token))
+	// Always present: 0 (Vigil's default) is a coefficient, not "unset".
 	m[keyTokenCoefficient] = U32(millis(t.TokenCoefficient))
 	if derived := deriveConsensus(millis(cfg.TokenTimeout())); millis(t.Consensus) != derived {
 		m[keyConsensus] = U32(millis(t.Consensus))

@@ -111,10 +111,11 @@ func TestClientSet(t *testing.T) {
 		// want are keys and their values after the Set.
 		want map[string]Value
 	}{
+		// Three nodes with Vigil's defaults: token 1000, token_coefficient 0.
 		{name: "token, converted from the wire's u64", key: "totem.token", v: U64(5000),
-			want: map[string]Value{"totem.token": U32(5000), "runtime.config.totem.token": U32(5650), "runtime.config.totem.consensus": U32(6780)}},
-		{name: "coefficient", key: "totem.token_coefficient", v: U32(0),
-			want: map[string]Value{"runtime.config.totem.token": U32(3000), "runtime.config.totem.consensus": U32(3600)}},
+			want: map[string]Value{"totem.token": U32(5000), "runtime.config.totem.token": U32(5000), "runtime.config.totem.consensus": U32(6000)}},
+		{name: "coefficient", key: "totem.token_coefficient", v: U32(650),
+			want: map[string]Value{"totem.token_coefficient": U32(650), "runtime.config.totem.token": U32(1650), "runtime.config.totem.consensus": U32(1980)}},
 		{name: "explicit consensus", key: "totem.consensus", v: U32(10000),
 			want: map[string]Value{"totem.consensus": U32(10000), "runtime.config.totem.consensus": U32(10000)}},
 		{name: "join", key: "totem.join", v: U32(100),
@@ -163,11 +164,11 @@ func TestClientSet(t *testing.T) {
 }
 
 // TestSetTokenAsInTheReference replays the capture "corosync-cmapctl -s
-// totem.token u32 5000; then -R" of a two-node cluster: the token in force
-// becomes 5000 and the derived consensus 6000.
+// totem.token u32 5000; then -R" of a two-node cluster with corosync's
+// timings: the token in force becomes 5000 and the derived consensus 6000.
 func TestSetTokenAsInTheReference(t *testing.T) {
 	s := New(Options{})
-	must(t, s.LoadConfig(loadTestConfig(t, "testdata/twonode.conf"), 1))
+	must(t, s.LoadConfig(loadWithCorosyncTimings(t, "testdata/twonode.conf"), 1))
 	if v, _ := s.Get("runtime.config.totem.token"); v != U32(3000) {
 		t.Fatalf("runtime.config.totem.token = %v, want 3000", v)
 	}
@@ -189,9 +190,9 @@ func TestSetConsensusZeroDerivesAgain(t *testing.T) {
 	if _, err := s.Get("totem.consensus"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("totem.consensus after setting 0: err = %v, want it removed", err)
 	}
-	// 3 nodes: 3000 + 650, times 1.2.
-	if v, _ := s.Get("runtime.config.totem.consensus"); v != U32(4380) {
-		t.Errorf("runtime.config.totem.consensus = %v, want 4380", v)
+	// 3 nodes with Vigil's defaults: 1000 + 1 * 0, times 1.2.
+	if v, _ := s.Get("runtime.config.totem.consensus"); v != U32(1200) {
+		t.Errorf("runtime.config.totem.consensus = %v, want 1200", v)
 	}
 }
 
@@ -215,9 +216,10 @@ func TestOnSetHooks(t *testing.T) {
 	if err := s.Set("totem.version", U32(3)); err == nil {
 		t.Fatal("totem.version was set")
 	}
+	// 3 nodes with token_coefficient 0: the token in force is the token.
 	want := []call{
-		{"totem.token", U32(4000), U32(4650)},
-		{"logging.debug", Str("on"), U32(4650)},
+		{"totem.token", U32(4000), U32(4000)},
+		{"logging.debug", Str("on"), U32(4000)},
 	}
 	if !slices.Equal(calls, want) {
 		t.Errorf("hook calls = %v, want %v", calls, want)

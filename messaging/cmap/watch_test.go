@@ -55,12 +55,14 @@ func TestWatchEvents(t *testing.T) {
 			do: func(s *Store) {
 				must(t, s.Set("totem.token", U32(5000)))
 			},
+			// 3 nodes with token_coefficient 0: the token in force is 5000,
+			// retransmit 5000/4.2, hold 1190*0.8-10, consensus 1.2*5000.
 			want: []string{
 				"changed totem.token (u32) = 5000",
-				"changed runtime.config.totem.token (u32) = 5650",
-				"changed runtime.config.totem.token_retransmit (u32) = 1345",
-				"changed runtime.config.totem.hold (u32) = 1066",
-				"changed runtime.config.totem.consensus (u32) = 6780",
+				"changed runtime.config.totem.token (u32) = 5000",
+				"changed runtime.config.totem.token_retransmit (u32) = 1190",
+				"changed runtime.config.totem.hold (u32) = 942",
+				"changed runtime.config.totem.consensus (u32) = 6000",
 			},
 		},
 		{
@@ -106,9 +108,10 @@ func TestReloadSendsOnlyDifferences(t *testing.T) {
 	must(t, s.LoadConfig(loadTestConfig(t, "testdata/twonode.conf"), 2))
 	got := drain(w)
 	for _, want := range []string{
-		// The runtime change is overwritten by the file's value.
-		"changed totem.token (u32) = 3000",
-		"changed runtime.config.totem.token (u32) = 3000",
+		// The runtime change is overwritten by the file's value (Vigil's
+		// default token).
+		"changed totem.token (u32) = 1000",
+		"changed runtime.config.totem.token (u32) = 1000",
 		"changed nodelist.local_node_pos (u32) = 1",
 		"deleted nodelist.node.2.nodeid (u32) = 3",
 		"deleted totem.interface.1.knet_link_priority (u8) = 5",
