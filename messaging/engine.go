@@ -28,12 +28,12 @@ const Tick = 10 * time.Millisecond
 const fragmentSize = 256 << 10
 
 // subscriberBuffer bounds the events waiting for one slow client.
-const subscriberBuffer = 8192
+const subscriberBuffer = 65536
 
 // Errors the API maps to status codes (server.go).
 var (
 	ErrNotMember  = errors.New("not a member of the group")
-	ErrSlowClient = errors.New("client too slow: more than 8192 events waiting")
+	ErrSlowClient = errors.New("client too slow: more than 65536 events waiting")
 )
 
 // Engine runs the protocol core of this node: it feeds it frames from the
@@ -203,15 +203,27 @@ func (e *Engine) process() {
 		if len(rd.Messages) == 0 && len(rd.Events) == 0 {
 			return
 		}
+		// A broadcast's copies share one body: encode it once. A protobuf
+		// message may be encoded as the concatenation of its fields, so
+		// a frame is the encoded addresses followed by the encoded body.
+		bodies := map[any][]byte{}
 		for _, m := range rd.Messages {
-			data, err := proto.Marshal(m)
+			body, ok := bodies[m.Body]
+			if !ok {
+				var err error
+				if body, err = proto.Marshal(&pb.ProtocolMessage{Body: m.Body}); err != nil {
+					e.log.Error("marshal protocol message", "err", err)
+					continue
+				}
+				bodies[m.Body] = body
+			}
+			head, err := proto.Marshal(&pb.ProtocolMessage{From: m.From, To: m.To})
 			if err != nil {
-				e.log.Error("marshal protocol message", "err", err)
 				continue
 			}
 			// Loss is the protocol's business: drops are counted by the
 			// transport and repaired by retransmission.
-			_ = e.tr.Send(m.GetTo().GetId(), data)
+			_ = e.tr.Send(m.GetTo().GetId(), append(head, body...))
 		}
 		for _, ev := range rd.Events {
 			e.dispatch(ev)
@@ -350,6 +362,26 @@ func (e *Engine) Gone(m cpg.Member) {
 	}
 }
 
+// MulticastBatch sends several messages of one local member at once (see
+// Multicast).
+func (e *Engine) MulticastBatch(group string, handle uint64, datas [][]byte) error {
+	var parts [][]byte
+	for _, d := range datas {
+		parts = append(parts, cpg.EncodeData(group, handle, d, fragmentSize)...)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.members[cpg.Member{Node: e.self.ID, Handle: handle}]
+	if !ok || s.group != group {
+		return fmt.Errorf("handle %d of group %q: %w", handle, group, ErrNotMember)
+	}
+	if _, err := e.node.MulticastBatch(parts); err != nil {
+		return err
+	}
+	e.process()
+	return nil
+}
+
 // Multicast sends data to group from a local member. It fails with
 // core.ErrQueueFull, without sending anything, when the message does not
 // fit in the send queue.
@@ -361,13 +393,8 @@ func (e *Engine) Multicast(group string, handle uint64, data []byte) error {
 	if !ok || s.group != group {
 		return fmt.Errorf("handle %d of group %q: %w", handle, group, ErrNotMember)
 	}
-	if e.node.Pending()+len(parts) > e.maxPending {
-		return core.ErrQueueFull
-	}
-	for _, p := range parts {
-		if _, err := e.node.Multicast(p); err != nil {
-			return err
-		}
+	if _, err := e.node.MulticastBatch(parts); err != nil {
+		return err
 	}
 	e.process()
 	return nil

@@ -190,10 +190,59 @@ func (s *Server) Join(req *messagingv1.JoinRequest, stream grpc.ServerStreamingS
 			if !ok {
 				return toStatus(sub.err)
 			}
-			if err := stream.Send(eventToPB(ev)); err != nil {
+			if err := s.sendEvents(stream, ev, sub.events); err != nil {
 				s.engine.Gone(m)
 				return err
 			}
+		}
+	}
+}
+
+// maxDeliveriesPerResponse bounds one Deliveries response.
+const maxDeliveriesPerResponse = 256
+
+// sendEvents sends ev and whatever else is already waiting: consecutive
+// deliveries go in one response, so a busy group costs one stream message
+// per batch rather than per message.
+func (s *Server) sendEvents(stream grpc.ServerStreamingServer[messagingv1.JoinResponse], ev cpg.Event, more <-chan cpg.Event) error {
+	var batch []*messagingv1.Delivery
+	flush := func() error {
+		switch len(batch) {
+		case 0:
+			return nil
+		case 1:
+			err := stream.Send(&messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_Delivery{Delivery: batch[0]}})
+			batch = batch[:0]
+			return err
+		}
+		err := stream.Send(&messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_Deliveries{Deliveries: &messagingv1.Deliveries{Deliveries: batch}}})
+		batch = nil
+		return err
+	}
+	for {
+		if ev.Message != nil {
+			batch = append(batch, deliveryToPB(ev.Message))
+		} else {
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := stream.Send(eventToPB(ev)); err != nil {
+				return err
+			}
+		}
+		if len(batch) >= maxDeliveriesPerResponse {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		select {
+		case next, ok := <-more:
+			if !ok {
+				return flush()
+			}
+			ev = next
+		default:
+			return flush()
 		}
 	}
 }
@@ -207,31 +256,69 @@ func (s *Server) Multicast(_ context.Context, req *messagingv1.MulticastRequest)
 }
 
 // MulticastStream sends a stream of messages; a full queue makes it wait
-// for room rather than refuse.
+// for room rather than refuse. Messages that have arrived together go to
+// the engine together, so the sequencer orders them in one batch.
 func (s *Server) MulticastStream(stream grpc.ClientStreamingServer[messagingv1.MulticastStreamRequest, messagingv1.MulticastStreamResponse]) error {
-	var resp messagingv1.MulticastStreamResponse
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(&resp)
+	const maxBatch = 256
+	reqs := make(chan *messagingv1.MulticastStreamRequest, maxBatch)
+	recvErr := make(chan error, 1)
+	go func() {
+		defer close(reqs)
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			reqs <- req
 		}
-		if err != nil {
+	}()
+	var resp messagingv1.MulticastStreamResponse
+	for req := range reqs {
+		batch := [][]byte{req.GetPayload()}
+		group, handle := req.GetGroup(), req.GetHandle()
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case next, ok := <-reqs:
+				if !ok {
+					break more
+				}
+				if next.GetGroup() != group || next.GetHandle() != handle {
+					if err := s.sendBatch(stream.Context(), group, handle, batch, &resp); err != nil {
+						return err
+					}
+					batch, group, handle = nil, next.GetGroup(), next.GetHandle()
+				}
+				batch = append(batch, next.GetPayload())
+			default:
+				break more
+			}
+		}
+		if err := s.sendBatch(stream.Context(), group, handle, batch, &resp); err != nil {
 			return err
 		}
-		for {
-			err = s.engine.Multicast(req.GetGroup(), req.GetHandle(), req.GetPayload())
-			if !errors.Is(err, core.ErrQueueFull) {
-				break
+	}
+	if err := <-recvErr; !errors.Is(err, io.EOF) {
+		return err
+	}
+	return stream.SendAndClose(&resp)
+}
+
+func (s *Server) sendBatch(ctx context.Context, group string, handle uint64, batch [][]byte, resp *messagingv1.MulticastStreamResponse) error {
+	for {
+		err := s.engine.MulticastBatch(group, handle, batch)
+		if !errors.Is(err, core.ErrQueueFull) {
+			if err != nil {
+				return toStatus(err)
 			}
-			resp.TryAgain++
-			if err := s.engine.WaitForRoom(stream.Context()); err != nil {
-				return err
-			}
+			resp.Accepted += uint64(len(batch))
+			return nil
 		}
-		if err != nil {
-			return toStatus(err)
+		resp.TryAgain++
+		if err := s.engine.WaitForRoom(ctx); err != nil {
+			return err
 		}
-		resp.Accepted++
 	}
 }
 
@@ -283,10 +370,11 @@ func eventToPB(ev cpg.Event) *messagingv1.JoinResponse {
 		}
 		return &messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_ConfigurationChange{ConfigurationChange: cc}}
 	}
-	m := ev.Message
-	return &messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_Delivery{Delivery: &messagingv1.Delivery{
-		Sender: memberToPB(m.Sender), Payload: m.Data, Sequence: m.Seq, ViewId: viewIDToPB(m.View),
-	}}}
+	return &messagingv1.JoinResponse{Event: &messagingv1.JoinResponse_Delivery{Delivery: deliveryToPB(ev.Message)}}
+}
+
+func deliveryToPB(m *cpg.Message) *messagingv1.Delivery {
+	return &messagingv1.Delivery{Sender: memberToPB(m.Sender), Payload: m.Data, Sequence: m.Seq, ViewId: viewIDToPB(m.View)}
 }
 
 func sortGroups(gs []*messagingv1.Group) {

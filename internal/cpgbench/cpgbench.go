@@ -181,20 +181,26 @@ func (s *sender) run(ctx context.Context, o Options, group string) error {
 			if err != nil {
 				return err
 			}
-			d := ev.GetDelivery()
-			if d == nil || d.GetSender().GetHandle() != s.handle || d.GetSender().GetNodeId() != s.node.ID {
-				continue
+			ds := ev.GetDeliveries().GetDeliveries()
+			if d := ev.GetDelivery(); d != nil {
+				ds = append(ds, d)
 			}
-			p := d.GetPayload()
-			if len(p) < headerSize || binary.LittleEndian.Uint32(p) != magic {
-				return fmt.Errorf("delivery with a foreign payload")
+			now := time.Now()
+			for _, d := range ds {
+				if d.GetSender().GetHandle() != s.handle || d.GetSender().GetNodeId() != s.node.ID {
+					continue
+				}
+				p := d.GetPayload()
+				if len(p) < headerSize || binary.LittleEndian.Uint32(p) != magic {
+					return fmt.Errorf("delivery with a foreign payload")
+				}
+				if seq := int(binary.LittleEndian.Uint64(p[8:])); seq != own {
+					s.orderErrors++
+				}
+				sent := time.Unix(0, int64(binary.LittleEndian.Uint64(p[16:])))
+				s.lat = append(s.lat, float64(now.Sub(sent).Nanoseconds())/1e3)
+				own++
 			}
-			if seq := int(binary.LittleEndian.Uint64(p[8:])); seq != own {
-				s.orderErrors++
-			}
-			sent := time.Unix(0, int64(binary.LittleEndian.Uint64(p[16:])))
-			s.lat = append(s.lat, float64(time.Since(sent).Nanoseconds())/1e3)
-			own++
 		}
 		return nil
 	}

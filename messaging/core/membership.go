@@ -282,7 +282,7 @@ func (n *Node) install(v View) {
 	n.waitSince = 0
 	n.buf = map[uint64]*pb.Ordered{}
 	n.delivered, n.stable, n.ackSent, n.gapSince = 0, 0, 0, 0
-	n.lastSubmit = 0
+	n.lastSubmit, n.submitted = 0, 0
 	if v.ID.Coordinator == n.self {
 		n.seqNext = 1
 		n.unstableBytes = 0

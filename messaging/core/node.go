@@ -177,6 +177,8 @@ type Node struct {
 	counter    uint64
 	pending    []*pb.Payload
 	lastSubmit uint64
+	// submitted is the highest own counter sent to this view's sequencer.
+	submitted uint64
 
 	inbox []*pb.ProtocolMessage
 	ready Ready
@@ -216,22 +218,38 @@ func (n *Node) Ready() Ready {
 // agreed order, and returns its counter. Accepted messages are delivered at
 // every member that stays with this node, this node included, exactly once.
 func (n *Node) Multicast(data []byte) (uint64, error) {
-	if len(data) > n.cfg.MaxPayload {
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), n.cfg.MaxPayload)
+	return n.MulticastBatch([][]byte{data})
+}
+
+// MulticastBatch accepts several messages at once, all or none, and
+// returns the counter of the first; they go to the sequencer together.
+func (n *Node) MulticastBatch(datas [][]byte) (uint64, error) {
+	for _, data := range datas {
+		if len(data) > n.cfg.MaxPayload {
+			return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), n.cfg.MaxPayload)
+		}
 	}
-	if len(n.pending) >= n.cfg.MaxPending {
+	if len(n.pending)+len(datas) > n.cfg.MaxPending {
 		return 0, ErrQueueFull
 	}
-	n.counter++
-	p := &pb.Payload{Sender: toPB(n.self), Counter: n.counter, Data: data}
-	n.pending = append(n.pending, p)
-	if n.phase == operational {
-		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{
-			View: viewToPB(n.view.ID), Payloads: []*pb.Payload{p}, Oldest: n.pending[0].GetCounter(),
-		}}})
+	first := n.counter + 1
+	for _, data := range datas {
+		n.counter++
+		n.pending = append(n.pending, &pb.Payload{Sender: toPB(n.self), Counter: n.counter, Data: data})
 	}
+	n.maybeSubmit()
 	n.drain()
-	return n.counter, nil
+	return first, nil
+}
+
+// maybeSubmit sends pending messages to the sequencer unless some sent
+// earlier are not delivered yet: one batch in flight per sender, so that
+// under load batches grow by themselves while an idle sender's message
+// goes at once (docs/messaging-protocol.md, "Batching").
+func (n *Node) maybeSubmit() {
+	if n.phase == operational && len(n.pending) > 0 && n.submitted < n.pending[0].GetCounter() {
+		n.submitPending()
+	}
 }
 
 // Pending returns the number of own messages not yet delivered.
@@ -249,9 +267,13 @@ func (n *Node) send(to NodeRef, m *pb.ProtocolMessage) {
 	n.ready.Messages = append(n.ready.Messages, m)
 }
 
+// broadcast sends one message to several nodes. The copies share their
+// body, so the runtime can encode it once (Ready's obligation: bodies are
+// never modified after they are produced).
 func (n *Node) broadcast(to []NodeRef, build func() *pb.ProtocolMessage) {
+	m := build()
 	for _, r := range to {
-		n.send(r, build())
+		n.send(r, &pb.ProtocolMessage{Body: m.Body})
 	}
 }
 

@@ -31,6 +31,7 @@ func (n *Node) submitPending() {
 		return
 	}
 	n.lastSubmit = n.now
+	n.submitted = n.pending[len(n.pending)-1].GetCounter()
 	for rest := n.pending; len(rest) > 0; {
 		k := n.batchLen(len(rest), func(i int) int { return len(rest[i].GetData()) })
 		n.send(n.view.ID.Coordinator, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Submit{Submit: &pb.Submit{
@@ -98,6 +99,7 @@ func (n *Node) onSequenced(from NodeRef, s *pb.Sequenced) {
 		}
 		n.stable = st
 	}
+	n.maybeSubmit()
 }
 
 // The sequencer: the coordinator of the view orders what members submit.

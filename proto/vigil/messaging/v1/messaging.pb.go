@@ -1077,6 +1077,52 @@ func (x *JoinRequest) GetGroup() string {
 	return ""
 }
 
+// Deliveries is several consecutive deliveries in one response, which the
+// server sends when messages arrive faster than one response each.
+type Deliveries struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deliveries) Reset() {
+	*x = Deliveries{}
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deliveries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deliveries) ProtoMessage() {}
+
+func (x *Deliveries) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deliveries.ProtoReflect.Descriptor instead.
+func (*Deliveries) Descriptor() ([]byte, []int) {
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Deliveries) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
 type JoinResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -1084,6 +1130,7 @@ type JoinResponse struct {
 	//	*JoinResponse_Joined
 	//	*JoinResponse_ConfigurationChange
 	//	*JoinResponse_Delivery
+	//	*JoinResponse_Deliveries
 	Event         isJoinResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1091,7 +1138,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[16]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1150,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[16]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1163,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{16}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JoinResponse) GetEvent() isJoinResponse_Event {
@@ -1153,6 +1200,15 @@ func (x *JoinResponse) GetDelivery() *Delivery {
 	return nil
 }
 
+func (x *JoinResponse) GetDeliveries() *Deliveries {
+	if x != nil {
+		if x, ok := x.Event.(*JoinResponse_Deliveries); ok {
+			return x.Deliveries
+		}
+	}
+	return nil
+}
+
 type isJoinResponse_Event interface {
 	isJoinResponse_Event()
 }
@@ -1170,11 +1226,18 @@ type JoinResponse_Delivery struct {
 	Delivery *Delivery `protobuf:"bytes,3,opt,name=delivery,proto3,oneof"`
 }
 
+type JoinResponse_Deliveries struct {
+	// deliveries come in agreed order, like single deliveries.
+	Deliveries *Deliveries `protobuf:"bytes,4,opt,name=deliveries,proto3,oneof"`
+}
+
 func (*JoinResponse_Joined) isJoinResponse_Event() {}
 
 func (*JoinResponse_ConfigurationChange) isJoinResponse_Event() {}
 
 func (*JoinResponse_Delivery) isJoinResponse_Event() {}
+
+func (*JoinResponse_Deliveries) isJoinResponse_Event() {}
 
 type MulticastRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1187,7 +1250,7 @@ type MulticastRequest struct {
 
 func (x *MulticastRequest) Reset() {
 	*x = MulticastRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[17]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1262,7 @@ func (x *MulticastRequest) String() string {
 func (*MulticastRequest) ProtoMessage() {}
 
 func (x *MulticastRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[17]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1275,7 @@ func (x *MulticastRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MulticastRequest.ProtoReflect.Descriptor instead.
 func (*MulticastRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{17}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MulticastRequest) GetGroup() string {
@@ -1244,7 +1307,7 @@ type MulticastResponse struct {
 
 func (x *MulticastResponse) Reset() {
 	*x = MulticastResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[18]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1319,7 @@ func (x *MulticastResponse) String() string {
 func (*MulticastResponse) ProtoMessage() {}
 
 func (x *MulticastResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[18]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1332,7 @@ func (x *MulticastResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MulticastResponse.ProtoReflect.Descriptor instead.
 func (*MulticastResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{18}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{19}
 }
 
 type MulticastStreamRequest struct {
@@ -1283,7 +1346,7 @@ type MulticastStreamRequest struct {
 
 func (x *MulticastStreamRequest) Reset() {
 	*x = MulticastStreamRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1358,7 @@ func (x *MulticastStreamRequest) String() string {
 func (*MulticastStreamRequest) ProtoMessage() {}
 
 func (x *MulticastStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[19]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1371,7 @@ func (x *MulticastStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MulticastStreamRequest.ProtoReflect.Descriptor instead.
 func (*MulticastStreamRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{19}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MulticastStreamRequest) GetGroup() string {
@@ -1344,7 +1407,7 @@ type MulticastStreamResponse struct {
 
 func (x *MulticastStreamResponse) Reset() {
 	*x = MulticastStreamResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1419,7 @@ func (x *MulticastStreamResponse) String() string {
 func (*MulticastStreamResponse) ProtoMessage() {}
 
 func (x *MulticastStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[20]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1432,7 @@ func (x *MulticastStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MulticastStreamResponse.ProtoReflect.Descriptor instead.
 func (*MulticastStreamResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{20}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MulticastStreamResponse) GetAccepted() uint64 {
@@ -1396,7 +1459,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1471,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[21]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1484,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{21}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LeaveRequest) GetGroup() string {
@@ -1446,7 +1509,7 @@ type LeaveResponse struct {
 
 func (x *LeaveResponse) Reset() {
 	*x = LeaveResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1521,7 @@ func (x *LeaveResponse) String() string {
 func (*LeaveResponse) ProtoMessage() {}
 
 func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[22]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1534,7 @@ func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveResponse.ProtoReflect.Descriptor instead.
 func (*LeaveResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{22}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{23}
 }
 
 type Group struct {
@@ -1484,7 +1547,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1559,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[23]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1572,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{23}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Group) GetName() string {
@@ -1534,7 +1597,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1609,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[24]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1622,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{24}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{25}
 }
 
 type ListGroupsResponse struct {
@@ -1571,7 +1634,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1646,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[25]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1659,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{25}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -1624,7 +1687,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1699,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[26]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1712,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{26}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Value) GetKind() isValue_Kind {
@@ -1763,7 +1826,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1838,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[27]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1851,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{27}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Entry) GetKey() string {
@@ -1814,7 +1877,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1889,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[28]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1902,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{28}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetRequest) GetKey() string {
@@ -1858,7 +1921,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1870,7 +1933,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[29]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1883,7 +1946,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{29}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetResponse) GetEntry() *Entry {
@@ -1902,7 +1965,7 @@ type SetRequest struct {
 
 func (x *SetRequest) Reset() {
 	*x = SetRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +1977,7 @@ func (x *SetRequest) String() string {
 func (*SetRequest) ProtoMessage() {}
 
 func (x *SetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[30]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +1990,7 @@ func (x *SetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRequest.ProtoReflect.Descriptor instead.
 func (*SetRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{30}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetRequest) GetEntry() *Entry {
@@ -1945,7 +2008,7 @@ type SetResponse struct {
 
 func (x *SetResponse) Reset() {
 	*x = SetResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2020,7 @@ func (x *SetResponse) String() string {
 func (*SetResponse) ProtoMessage() {}
 
 func (x *SetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[31]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2033,7 @@ func (x *SetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetResponse.ProtoReflect.Descriptor instead.
 func (*SetResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{31}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{32}
 }
 
 type ListRequest struct {
@@ -1982,7 +2045,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1994,7 +2057,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[32]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2007,7 +2070,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{32}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListRequest) GetPrefix() string {
@@ -2026,7 +2089,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2038,7 +2101,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[33]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2051,7 +2114,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{33}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListResponse) GetEntries() []*Entry {
@@ -2070,7 +2133,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[34]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2145,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[34]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2158,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{34}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WatchRequest) GetPrefix() string {
@@ -2115,7 +2178,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[35]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2190,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[35]
+	mi := &file_vigil_messaging_v1_messaging_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2203,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{35}
+	return file_vigil_messaging_v1_messaging_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *WatchResponse) GetEvent() WatchEvent {
@@ -2215,11 +2278,19 @@ const file_vigil_messaging_v1_messaging_proto_rawDesc = "" +
 	"\bsequence\x18\x03 \x01(\x04R\bsequence\x123\n" +
 	"\aview_id\x18\x04 \x01(\v2\x1a.vigil.messaging.v1.ViewIdR\x06viewId\"#\n" +
 	"\vJoinRequest\x12\x14\n" +
-	"\x05group\x18\x01 \x01(\tR\x05group\"\xec\x01\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"J\n" +
+	"\n" +
+	"Deliveries\x12<\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x1c.vigil.messaging.v1.DeliveryR\n" +
+	"deliveries\"\xae\x02\n" +
 	"\fJoinResponse\x129\n" +
 	"\x06joined\x18\x01 \x01(\v2\x1f.vigil.messaging.v1.GroupMemberH\x00R\x06joined\x12\\\n" +
 	"\x14configuration_change\x18\x02 \x01(\v2'.vigil.messaging.v1.ConfigurationChangeH\x00R\x13configurationChange\x12:\n" +
-	"\bdelivery\x18\x03 \x01(\v2\x1c.vigil.messaging.v1.DeliveryH\x00R\bdeliveryB\a\n" +
+	"\bdelivery\x18\x03 \x01(\v2\x1c.vigil.messaging.v1.DeliveryH\x00R\bdelivery\x12@\n" +
+	"\n" +
+	"deliveries\x18\x04 \x01(\v2\x1e.vigil.messaging.v1.DeliveriesH\x00R\n" +
+	"deliveriesB\a\n" +
 	"\x05event\"Z\n" +
 	"\x10MulticastRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
@@ -2338,7 +2409,7 @@ func file_vigil_messaging_v1_messaging_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_messaging_v1_messaging_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vigil_messaging_v1_messaging_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_vigil_messaging_v1_messaging_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_vigil_messaging_v1_messaging_proto_goTypes = []any{
 	(LinkState)(0),                  // 0: vigil.messaging.v1.LinkState
 	(ChangeReason)(0),               // 1: vigil.messaging.v1.ChangeReason
@@ -2359,32 +2430,33 @@ var file_vigil_messaging_v1_messaging_proto_goTypes = []any{
 	(*ConfigurationChange)(nil),     // 16: vigil.messaging.v1.ConfigurationChange
 	(*Delivery)(nil),                // 17: vigil.messaging.v1.Delivery
 	(*JoinRequest)(nil),             // 18: vigil.messaging.v1.JoinRequest
-	(*JoinResponse)(nil),            // 19: vigil.messaging.v1.JoinResponse
-	(*MulticastRequest)(nil),        // 20: vigil.messaging.v1.MulticastRequest
-	(*MulticastResponse)(nil),       // 21: vigil.messaging.v1.MulticastResponse
-	(*MulticastStreamRequest)(nil),  // 22: vigil.messaging.v1.MulticastStreamRequest
-	(*MulticastStreamResponse)(nil), // 23: vigil.messaging.v1.MulticastStreamResponse
-	(*LeaveRequest)(nil),            // 24: vigil.messaging.v1.LeaveRequest
-	(*LeaveResponse)(nil),           // 25: vigil.messaging.v1.LeaveResponse
-	(*Group)(nil),                   // 26: vigil.messaging.v1.Group
-	(*ListGroupsRequest)(nil),       // 27: vigil.messaging.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),      // 28: vigil.messaging.v1.ListGroupsResponse
-	(*Value)(nil),                   // 29: vigil.messaging.v1.Value
-	(*Entry)(nil),                   // 30: vigil.messaging.v1.Entry
-	(*GetRequest)(nil),              // 31: vigil.messaging.v1.GetRequest
-	(*GetResponse)(nil),             // 32: vigil.messaging.v1.GetResponse
-	(*SetRequest)(nil),              // 33: vigil.messaging.v1.SetRequest
-	(*SetResponse)(nil),             // 34: vigil.messaging.v1.SetResponse
-	(*ListRequest)(nil),             // 35: vigil.messaging.v1.ListRequest
-	(*ListResponse)(nil),            // 36: vigil.messaging.v1.ListResponse
-	(*WatchRequest)(nil),            // 37: vigil.messaging.v1.WatchRequest
-	(*WatchResponse)(nil),           // 38: vigil.messaging.v1.WatchResponse
-	(*timestamppb.Timestamp)(nil),   // 39: google.protobuf.Timestamp
+	(*Deliveries)(nil),              // 19: vigil.messaging.v1.Deliveries
+	(*JoinResponse)(nil),            // 20: vigil.messaging.v1.JoinResponse
+	(*MulticastRequest)(nil),        // 21: vigil.messaging.v1.MulticastRequest
+	(*MulticastResponse)(nil),       // 22: vigil.messaging.v1.MulticastResponse
+	(*MulticastStreamRequest)(nil),  // 23: vigil.messaging.v1.MulticastStreamRequest
+	(*MulticastStreamResponse)(nil), // 24: vigil.messaging.v1.MulticastStreamResponse
+	(*LeaveRequest)(nil),            // 25: vigil.messaging.v1.LeaveRequest
+	(*LeaveResponse)(nil),           // 26: vigil.messaging.v1.LeaveResponse
+	(*Group)(nil),                   // 27: vigil.messaging.v1.Group
+	(*ListGroupsRequest)(nil),       // 28: vigil.messaging.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),      // 29: vigil.messaging.v1.ListGroupsResponse
+	(*Value)(nil),                   // 30: vigil.messaging.v1.Value
+	(*Entry)(nil),                   // 31: vigil.messaging.v1.Entry
+	(*GetRequest)(nil),              // 32: vigil.messaging.v1.GetRequest
+	(*GetResponse)(nil),             // 33: vigil.messaging.v1.GetResponse
+	(*SetRequest)(nil),              // 34: vigil.messaging.v1.SetRequest
+	(*SetResponse)(nil),             // 35: vigil.messaging.v1.SetResponse
+	(*ListRequest)(nil),             // 36: vigil.messaging.v1.ListRequest
+	(*ListResponse)(nil),            // 37: vigil.messaging.v1.ListResponse
+	(*WatchRequest)(nil),            // 38: vigil.messaging.v1.WatchRequest
+	(*WatchResponse)(nil),           // 39: vigil.messaging.v1.WatchResponse
+	(*timestamppb.Timestamp)(nil),   // 40: google.protobuf.Timestamp
 }
 var file_vigil_messaging_v1_messaging_proto_depIdxs = []int32{
 	3,  // 0: vigil.messaging.v1.View.id:type_name -> vigil.messaging.v1.ViewId
 	4,  // 1: vigil.messaging.v1.View.members:type_name -> vigil.messaging.v1.Member
-	39, // 2: vigil.messaging.v1.View.installed_at:type_name -> google.protobuf.Timestamp
+	40, // 2: vigil.messaging.v1.View.installed_at:type_name -> google.protobuf.Timestamp
 	5,  // 3: vigil.messaging.v1.GetViewResponse.view:type_name -> vigil.messaging.v1.View
 	5,  // 4: vigil.messaging.v1.WatchViewsResponse.view:type_name -> vigil.messaging.v1.View
 	0,  // 5: vigil.messaging.v1.Link.state:type_name -> vigil.messaging.v1.LinkState
@@ -2398,46 +2470,48 @@ var file_vigil_messaging_v1_messaging_proto_depIdxs = []int32{
 	3,  // 13: vigil.messaging.v1.ConfigurationChange.view_id:type_name -> vigil.messaging.v1.ViewId
 	14, // 14: vigil.messaging.v1.Delivery.sender:type_name -> vigil.messaging.v1.GroupMember
 	3,  // 15: vigil.messaging.v1.Delivery.view_id:type_name -> vigil.messaging.v1.ViewId
-	14, // 16: vigil.messaging.v1.JoinResponse.joined:type_name -> vigil.messaging.v1.GroupMember
-	16, // 17: vigil.messaging.v1.JoinResponse.configuration_change:type_name -> vigil.messaging.v1.ConfigurationChange
-	17, // 18: vigil.messaging.v1.JoinResponse.delivery:type_name -> vigil.messaging.v1.Delivery
-	14, // 19: vigil.messaging.v1.Group.members:type_name -> vigil.messaging.v1.GroupMember
-	26, // 20: vigil.messaging.v1.ListGroupsResponse.groups:type_name -> vigil.messaging.v1.Group
-	29, // 21: vigil.messaging.v1.Entry.value:type_name -> vigil.messaging.v1.Value
-	30, // 22: vigil.messaging.v1.GetResponse.entry:type_name -> vigil.messaging.v1.Entry
-	30, // 23: vigil.messaging.v1.SetRequest.entry:type_name -> vigil.messaging.v1.Entry
-	30, // 24: vigil.messaging.v1.ListResponse.entries:type_name -> vigil.messaging.v1.Entry
-	2,  // 25: vigil.messaging.v1.WatchResponse.event:type_name -> vigil.messaging.v1.WatchEvent
-	30, // 26: vigil.messaging.v1.WatchResponse.entry:type_name -> vigil.messaging.v1.Entry
-	6,  // 27: vigil.messaging.v1.MembershipService.GetView:input_type -> vigil.messaging.v1.GetViewRequest
-	8,  // 28: vigil.messaging.v1.MembershipService.WatchViews:input_type -> vigil.messaging.v1.WatchViewsRequest
-	12, // 29: vigil.messaging.v1.MembershipService.GetLinks:input_type -> vigil.messaging.v1.GetLinksRequest
-	18, // 30: vigil.messaging.v1.GroupService.Join:input_type -> vigil.messaging.v1.JoinRequest
-	20, // 31: vigil.messaging.v1.GroupService.Multicast:input_type -> vigil.messaging.v1.MulticastRequest
-	22, // 32: vigil.messaging.v1.GroupService.MulticastStream:input_type -> vigil.messaging.v1.MulticastStreamRequest
-	24, // 33: vigil.messaging.v1.GroupService.Leave:input_type -> vigil.messaging.v1.LeaveRequest
-	27, // 34: vigil.messaging.v1.GroupService.ListGroups:input_type -> vigil.messaging.v1.ListGroupsRequest
-	31, // 35: vigil.messaging.v1.CmapService.Get:input_type -> vigil.messaging.v1.GetRequest
-	33, // 36: vigil.messaging.v1.CmapService.Set:input_type -> vigil.messaging.v1.SetRequest
-	35, // 37: vigil.messaging.v1.CmapService.List:input_type -> vigil.messaging.v1.ListRequest
-	37, // 38: vigil.messaging.v1.CmapService.Watch:input_type -> vigil.messaging.v1.WatchRequest
-	7,  // 39: vigil.messaging.v1.MembershipService.GetView:output_type -> vigil.messaging.v1.GetViewResponse
-	9,  // 40: vigil.messaging.v1.MembershipService.WatchViews:output_type -> vigil.messaging.v1.WatchViewsResponse
-	13, // 41: vigil.messaging.v1.MembershipService.GetLinks:output_type -> vigil.messaging.v1.GetLinksResponse
-	19, // 42: vigil.messaging.v1.GroupService.Join:output_type -> vigil.messaging.v1.JoinResponse
-	21, // 43: vigil.messaging.v1.GroupService.Multicast:output_type -> vigil.messaging.v1.MulticastResponse
-	23, // 44: vigil.messaging.v1.GroupService.MulticastStream:output_type -> vigil.messaging.v1.MulticastStreamResponse
-	25, // 45: vigil.messaging.v1.GroupService.Leave:output_type -> vigil.messaging.v1.LeaveResponse
-	28, // 46: vigil.messaging.v1.GroupService.ListGroups:output_type -> vigil.messaging.v1.ListGroupsResponse
-	32, // 47: vigil.messaging.v1.CmapService.Get:output_type -> vigil.messaging.v1.GetResponse
-	34, // 48: vigil.messaging.v1.CmapService.Set:output_type -> vigil.messaging.v1.SetResponse
-	36, // 49: vigil.messaging.v1.CmapService.List:output_type -> vigil.messaging.v1.ListResponse
-	38, // 50: vigil.messaging.v1.CmapService.Watch:output_type -> vigil.messaging.v1.WatchResponse
-	39, // [39:51] is the sub-list for method output_type
-	27, // [27:39] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	17, // 16: vigil.messaging.v1.Deliveries.deliveries:type_name -> vigil.messaging.v1.Delivery
+	14, // 17: vigil.messaging.v1.JoinResponse.joined:type_name -> vigil.messaging.v1.GroupMember
+	16, // 18: vigil.messaging.v1.JoinResponse.configuration_change:type_name -> vigil.messaging.v1.ConfigurationChange
+	17, // 19: vigil.messaging.v1.JoinResponse.delivery:type_name -> vigil.messaging.v1.Delivery
+	19, // 20: vigil.messaging.v1.JoinResponse.deliveries:type_name -> vigil.messaging.v1.Deliveries
+	14, // 21: vigil.messaging.v1.Group.members:type_name -> vigil.messaging.v1.GroupMember
+	27, // 22: vigil.messaging.v1.ListGroupsResponse.groups:type_name -> vigil.messaging.v1.Group
+	30, // 23: vigil.messaging.v1.Entry.value:type_name -> vigil.messaging.v1.Value
+	31, // 24: vigil.messaging.v1.GetResponse.entry:type_name -> vigil.messaging.v1.Entry
+	31, // 25: vigil.messaging.v1.SetRequest.entry:type_name -> vigil.messaging.v1.Entry
+	31, // 26: vigil.messaging.v1.ListResponse.entries:type_name -> vigil.messaging.v1.Entry
+	2,  // 27: vigil.messaging.v1.WatchResponse.event:type_name -> vigil.messaging.v1.WatchEvent
+	31, // 28: vigil.messaging.v1.WatchResponse.entry:type_name -> vigil.messaging.v1.Entry
+	6,  // 29: vigil.messaging.v1.MembershipService.GetView:input_type -> vigil.messaging.v1.GetViewRequest
+	8,  // 30: vigil.messaging.v1.MembershipService.WatchViews:input_type -> vigil.messaging.v1.WatchViewsRequest
+	12, // 31: vigil.messaging.v1.MembershipService.GetLinks:input_type -> vigil.messaging.v1.GetLinksRequest
+	18, // 32: vigil.messaging.v1.GroupService.Join:input_type -> vigil.messaging.v1.JoinRequest
+	21, // 33: vigil.messaging.v1.GroupService.Multicast:input_type -> vigil.messaging.v1.MulticastRequest
+	23, // 34: vigil.messaging.v1.GroupService.MulticastStream:input_type -> vigil.messaging.v1.MulticastStreamRequest
+	25, // 35: vigil.messaging.v1.GroupService.Leave:input_type -> vigil.messaging.v1.LeaveRequest
+	28, // 36: vigil.messaging.v1.GroupService.ListGroups:input_type -> vigil.messaging.v1.ListGroupsRequest
+	32, // 37: vigil.messaging.v1.CmapService.Get:input_type -> vigil.messaging.v1.GetRequest
+	34, // 38: vigil.messaging.v1.CmapService.Set:input_type -> vigil.messaging.v1.SetRequest
+	36, // 39: vigil.messaging.v1.CmapService.List:input_type -> vigil.messaging.v1.ListRequest
+	38, // 40: vigil.messaging.v1.CmapService.Watch:input_type -> vigil.messaging.v1.WatchRequest
+	7,  // 41: vigil.messaging.v1.MembershipService.GetView:output_type -> vigil.messaging.v1.GetViewResponse
+	9,  // 42: vigil.messaging.v1.MembershipService.WatchViews:output_type -> vigil.messaging.v1.WatchViewsResponse
+	13, // 43: vigil.messaging.v1.MembershipService.GetLinks:output_type -> vigil.messaging.v1.GetLinksResponse
+	20, // 44: vigil.messaging.v1.GroupService.Join:output_type -> vigil.messaging.v1.JoinResponse
+	22, // 45: vigil.messaging.v1.GroupService.Multicast:output_type -> vigil.messaging.v1.MulticastResponse
+	24, // 46: vigil.messaging.v1.GroupService.MulticastStream:output_type -> vigil.messaging.v1.MulticastStreamResponse
+	26, // 47: vigil.messaging.v1.GroupService.Leave:output_type -> vigil.messaging.v1.LeaveResponse
+	29, // 48: vigil.messaging.v1.GroupService.ListGroups:output_type -> vigil.messaging.v1.ListGroupsResponse
+	33, // 49: vigil.messaging.v1.CmapService.Get:output_type -> vigil.messaging.v1.GetResponse
+	35, // 50: vigil.messaging.v1.CmapService.Set:output_type -> vigil.messaging.v1.SetResponse
+	37, // 51: vigil.messaging.v1.CmapService.List:output_type -> vigil.messaging.v1.ListResponse
+	39, // 52: vigil.messaging.v1.CmapService.Watch:output_type -> vigil.messaging.v1.WatchResponse
+	41, // [41:53] is the sub-list for method output_type
+	29, // [29:41] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_vigil_messaging_v1_messaging_proto_init() }
@@ -2445,12 +2519,13 @@ func file_vigil_messaging_v1_messaging_proto_init() {
 	if File_vigil_messaging_v1_messaging_proto != nil {
 		return
 	}
-	file_vigil_messaging_v1_messaging_proto_msgTypes[16].OneofWrappers = []any{
+	file_vigil_messaging_v1_messaging_proto_msgTypes[17].OneofWrappers = []any{
 		(*JoinResponse_Joined)(nil),
 		(*JoinResponse_ConfigurationChange)(nil),
 		(*JoinResponse_Delivery)(nil),
+		(*JoinResponse_Deliveries)(nil),
 	}
-	file_vigil_messaging_v1_messaging_proto_msgTypes[26].OneofWrappers = []any{
+	file_vigil_messaging_v1_messaging_proto_msgTypes[27].OneofWrappers = []any{
 		(*Value_IntValue)(nil),
 		(*Value_UintValue)(nil),
 		(*Value_StringValue)(nil),
@@ -2464,7 +2539,7 @@ func file_vigil_messaging_v1_messaging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_messaging_v1_messaging_proto_rawDesc), len(file_vigil_messaging_v1_messaging_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
