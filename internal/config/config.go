@@ -204,14 +204,14 @@ func Default() Config {
 	return Config{
 		File: DefaultPath,
 		Totem: Totem{
-			Version:          2,
-			Transport:        "knet",
+			Version:   2,
+			Transport: "knet",
 			// Vigil's default, not corosync's 3000 ms: its failure detector
 			// is per-peer heartbeats ten times per token, not a token ring,
 			// and 1 s notices a dead node within the 1.5 s Vigil promises
 			// (docs/configuration.md). A corosync.conf that sets token
 			// keeps its value.
-			Token:            1000 * time.Millisecond,
+			Token: 1000 * time.Millisecond,
 			// corosync grows the token by 650 ms per node beyond two because
 			// its token must go round the ring; heartbeats do not.
 			TokenCoefficient: 0,

@@ -14,6 +14,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -46,6 +48,9 @@ type Env struct {
 	Logger *slog.Logger
 	// TLS is this node's identity, for calling other daemons.
 	TLS pki.Files
+	// Fail stops the daemon with err: for work started by Start that
+	// cannot go on (the daemon exits 1).
+	Fail func(err error)
 }
 
 // Spec describes one daemon.
@@ -96,6 +101,15 @@ func Run(ctx context.Context, spec Spec, args []string, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration", "file", w.File, "line", w.Line, "key", w.Key, "problem", w.Msg)
 	}
+	if dir := os.Getenv("VIGIL_CPU_PROFILE_DIR"); dir != "" {
+		// A debugging knob for benchmarks: profile the whole run.
+		stop, err := startCPUProfile(filepath.Join(dir, spec.Name+"-"+node.Name+".pprof"))
+		if err != nil {
+			log.Warn("cpu profile", "err", err)
+		} else {
+			defer stop()
+		}
+	}
 	if err := serve(ctx, spec, cfg, node, log); err != nil {
 		log.Error("stopped with an error", "err", err)
 		return 1
@@ -135,7 +149,14 @@ func serve(ctx context.Context, spec Spec, cfg *config.Config, node config.Node,
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
-	env := Env{Config: cfg, Node: node, Logger: log, TLS: files}
+	failed := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case failed <- err:
+		default:
+		}
+	}
+	env := Env{Config: cfg, Node: node, Logger: log, TLS: files, Fail: fail}
 	if err := spec.Start(workCtx, env, srv); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -150,19 +171,38 @@ func serve(ctx context.Context, spec Spec, cfg *config.Config, node config.Node,
 	log.Info("serving", "address", ln.Addr().String(), "config", cfg.File, "tracing", telemetry.Enabled())
 	notify(log, sddaemon.SdNotifyReady)
 
+	var failure error
 	select {
 	case <-ctx.Done():
 		log.Info("stopping", "reason", context.Cause(ctx))
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
+	case failure = <-failed:
+		log.Error("stopping after a failure", "err", failure)
 	}
 	notify(log, sddaemon.SdNotifyStopping)
 	srv.Stop(stopTimeout)
 	stopWork()
+	if failure != nil {
+		<-served
+		return failure
+	}
 	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // notify tells systemd about a state change; outside systemd

@@ -57,7 +57,18 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	// Successful calls are logged at debug level only: a busy client makes
+	// tens of thousands a second, and a log line each costs more than the
+	// call (vigil bench cpg, pingpong).
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithLevels(func(code codes.Code) logging.Level {
+			if code == codes.OK {
+				return logging.LevelDebug
+			}
+			return logging.DefaultServerCodeToLevel(code)
+		}),
+	}
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error: %v (see the daemon's log)", p)

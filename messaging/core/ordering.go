@@ -67,8 +67,14 @@ func (n *Node) tickOrdering() {
 
 func (n *Node) hasGap() bool { return n.highestReceived() > n.delivered }
 
+// highestReceived is the highest seq received in this view. buf holds
+// every seq from stable+1 to delivered, and more only after a gap, so the
+// scan is rare.
 func (n *Node) highestReceived() uint64 {
-	var top uint64
+	top := n.delivered
+	if len(n.buf) <= int(n.delivered-n.stable) {
+		return top
+	}
 	for s := range n.buf {
 		top = max(top, s)
 	}
