@@ -52,10 +52,12 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
 	fi
 fi
 
-step "fuzz the parsers briefly"
-fuzztime=${FUZZTIME:-10s}
-for target in $(go test -list '^Fuzz' ./internal/config | grep '^Fuzz'); do
-	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ./internal/config
+step "fuzz every parser and decoder briefly"
+fuzztime=${FUZZTIME:-8s}
+for pkg in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+	done
 done
 
 step "go test -race ./..."

@@ -2,11 +2,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/vigil-ha/vigil/internal/config"
 	"github.com/vigil-ha/vigil/internal/daemon"
-	"github.com/vigil-ha/vigil/internal/rpcserver"
 	"github.com/vigil-ha/vigil/messaging"
 )
 
@@ -14,9 +11,6 @@ func main() {
 	daemon.Main(daemon.Spec{
 		Name:   "vigil-messagingd",
 		Listen: func(c *config.Config) string { return c.Vigil.MessagingListen },
-		Start: func(_ context.Context, env daemon.Env, srv *rpcserver.Server) error {
-			messaging.NewServer(env.Logger).Register(srv)
-			return nil
-		},
+		Start:  messaging.Start,
 	})
 }

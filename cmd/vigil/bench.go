@@ -49,7 +49,7 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 			}
 			waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
-			if err := cpgbench.WaitForView(waitCtx, c); err != nil {
+			if err := c.WaitForView(waitCtx); err != nil {
 				return err
 			}
 			o.Cluster = c

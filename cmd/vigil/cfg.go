@@ -27,27 +27,32 @@ func newCfgCommand(g *globalFlags) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			conn, err := g.dial("vigil-messagingd")
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			resp, err := messagingv1.NewMembershipServiceClient(conn).GetLinks(ctx, &messagingv1.GetLinksRequest{})
-			if err != nil {
-				return fmt.Errorf("ask vigil-messagingd for its links: %w", err)
-			}
-			if output == "json" {
-				return writeProtoJSON(cmd.OutOrStdout(), resp)
-			}
-			writeCfgStatus(cmd.OutOrStdout(), resp)
-			return nil
+			return g.showLinks(cmd, output)
 		},
 	}
 	status.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.AddCommand(status)
 	return cmd
+}
+
+// showLinks prints the links of the messaging daemon the flags name.
+func (g *globalFlags) showLinks(cmd *cobra.Command, output string) error {
+	conn, err := g.dial("vigil-messagingd")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	resp, err := messagingv1.NewMembershipServiceClient(conn).GetLinks(ctx, &messagingv1.GetLinksRequest{})
+	if err != nil {
+		return fmt.Errorf("ask vigil-messagingd for its links: %w", err)
+	}
+	if output == "json" {
+		return writeProtoJSON(cmd.OutOrStdout(), resp)
+	}
+	writeCfgStatus(cmd.OutOrStdout(), resp)
+	return nil
 }
 
 // writeCfgStatus prints links the way corosync-cfgtool -s does: per link,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,8 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 			if dir == "" {
 				dir = filepath.Join(os.TempDir(), "vigil-demo")
 			}
+			// The cluster commands below talk to this cluster.
+			g.dir = dir
 			bins, err := daemonBinDir(binDir)
 			if err != nil {
 				return err
@@ -35,12 +38,24 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			healthErr := printHealth(cmd, c, "text")
+			if healthErr == nil {
+				waitCtx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+				healthErr = c.WaitForView(waitCtx)
+				cancel()
+			}
+			if healthErr == nil {
+				fmt.Fprintf(out, "\nAll %d nodes are in one membership view. Node n1's links (vigil cfg status):\n\n", len(c.Nodes))
+				healthErr = g.showLinks(cmd, "text")
+			}
 			n := c.Nodes[0]
 			d, _ := n.Daemon("vigil-crmd")
 			admin := c.AdminFiles()
 			fmt.Fprintf(out, "\nEvery daemon serves gRPC with mutual TLS only. Try, from the repository:\n")
 			fmt.Fprintf(out, "  go tool grpcurl -cacert %s -cert %s -key %s -servername %s %s list\n", admin.CA, admin.Cert, admin.Key, n.Name, d.Address)
-			fmt.Fprintf(out, "  vigil cluster status --dir %s\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil cfg status --dir %s --node n2\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil cmap list runtime.members --dir %s\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil bench cpg --dir %s --count 100000\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil cluster status --dir %s\n", c.Dir)
 			fmt.Fprintf(out, "Logs: %s\n", filepath.Join(c.Dir, "nodes", "*", "logs", "*.log"))
 			if exit || healthErr != nil {
 				return stopDemo(cmd, c, healthErr)
@@ -50,7 +65,7 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 			return stopDemo(cmd, c, nil)
 		},
 	}
-	cmd.Flags().IntVar(&nodes, "nodes", 1, "number of nodes")
+	cmd.Flags().IntVar(&nodes, "nodes", 3, "number of nodes")
 	cmd.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: the directory of this vigil binary)")
 	cmd.Flags().BoolVar(&exit, "exit", false, "stop the cluster right after showing it, instead of waiting for Ctrl-C")
 	return cmd

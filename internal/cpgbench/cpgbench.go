@@ -240,39 +240,3 @@ func (s *sender) run(ctx context.Context, o Options, group string) error {
 	s.elapsed = time.Since(start)
 	return <-sendErr
 }
-
-// WaitForView waits until every node of the cluster has all of them in its
-// view: a case measured during a view change would be invalid.
-func WaitForView(ctx context.Context, c *localcluster.Cluster) error {
-	for {
-		complete := true
-		for _, n := range c.Nodes {
-			ok, err := fullView(ctx, c, n)
-			if err != nil || !ok {
-				complete = false
-				break
-			}
-		}
-		if complete {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the nodes did not form one view of %d: %w", len(c.Nodes), ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func fullView(ctx context.Context, c *localcluster.Cluster, n *localcluster.Node) (bool, error) {
-	conn, err := n.Dial("vigil-messagingd", c.AdminFiles())
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close()
-	resp, err := messagingv1.NewMembershipServiceClient(conn).GetView(ctx, &messagingv1.GetViewRequest{})
-	if err != nil {
-		return false, err
-	}
-	return len(resp.GetView().GetMembers()) == len(c.Nodes), nil
-}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-ha/vigil/internal/pki"
 	"github.com/vigil-ha/vigil/internal/rpcclient"
+	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 )
 
 // Dial connects to a daemon of node n with the identity in files.
@@ -92,4 +93,40 @@ func errOr(err error, s string) string {
 		return err.Error()
 	}
 	return s
+}
+
+// WaitForView waits until every node of the cluster has all of them in its
+// view: a case measured during a view change would be invalid.
+func (c *Cluster) WaitForView(ctx context.Context) error {
+	for {
+		complete := true
+		for _, n := range c.Nodes {
+			ok, err := c.fullView(ctx, n)
+			if err != nil || !ok {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the nodes did not form one view of %d: %w", len(c.Nodes), ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) fullView(ctx context.Context, n *Node) (bool, error) {
+	conn, err := n.Dial("vigil-messagingd", c.AdminFiles())
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	resp, err := messagingv1.NewMembershipServiceClient(conn).GetView(ctx, &messagingv1.GetViewRequest{})
+	if err != nil {
+		return false, err
+	}
+	return len(resp.GetView().GetMembers()) == len(c.Nodes), nil
 }

@@ -191,8 +191,13 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("vigil demo: %v\n%s", err, out)
 	}
-	if got := strings.Count(string(out), "SERVING"); got != len(localcluster.Daemons) {
-		t.Errorf("vigil demo shows %d SERVING daemons, want %d:\n%s", got, len(localcluster.Daemons), out)
+	if got := strings.Count(string(out), "SERVING"); got != 3*len(localcluster.Daemons) {
+		t.Errorf("vigil demo shows %d SERVING daemons, want %d:\n%s", got, 3*len(localcluster.Daemons), out)
+	}
+	for _, want := range []string{"All 3 nodes are in one membership view", "nodeid:          3:\tconnected"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("vigil demo does not show %q:\n%s", want, out)
+		}
 	}
 	if _, err := localcluster.Load(dir); err == nil {
 		t.Errorf("the demo left its cluster running")
