@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: systemd-analyze (unit checks).
+# Debian packages the tests use: systemd-analyze (unit checks), nft (cutting
+# links between the nodes of a local cluster, as root).
 # Later work adds resource-agents, pacemaker-cli-utils, iproute2 here.
-debian_packages=(systemd)
+debian_packages=(systemd nftables)
 
 install_debian_packages() {
 	local missing=()

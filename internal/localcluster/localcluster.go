@@ -452,6 +452,11 @@ func (c *Cluster) Down(ctx context.Context) error {
 	for time.Now().Before(deadline.Add(5*time.Second)) && c.countAlive(procs) > 0 {
 		time.Sleep(20 * time.Millisecond)
 	}
+	if os.Geteuid() == 0 {
+		if err := c.Heal(); err != nil {
+			return err
+		}
+	}
 	if err := os.Remove(stateFile(c.Dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("localcluster: %w", err)
 	}
