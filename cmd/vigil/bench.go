@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,32 +28,11 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			var c *localcluster.Cluster
-			if g.dir != "" {
-				var err error
-				if c, err = localcluster.Load(g.dir); err != nil {
-					return err
-				}
-			} else {
-				bins, err := daemonBinDir(binDir)
-				if err != nil {
-					return err
-				}
-				dir, err := os.MkdirTemp("", "vigil-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				if c, err = localcluster.Up(ctx, localcluster.Options{Dir: dir, Nodes: nodes, BinDir: bins}); err != nil {
-					return err
-				}
-				defer c.Down(context.Background())
-			}
-			waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-			defer cancel()
-			if err := c.WaitForView(waitCtx); err != nil {
+			c, stop, err := benchCluster(ctx, g, nodes, binDir)
+			if err != nil {
 				return err
 			}
+			defer stop()
 			o.Cluster = c
 			r, err := cpgbench.Run(ctx, o)
 			if err != nil {
@@ -67,6 +48,121 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 	cpg.Flags().IntVar(&o.Count, "count", 100000, "messages per sender")
 	cpg.Flags().StringVar(&o.Mode, "mode", "tput", "tput (as fast as flow control allows) or pingpong (one message in flight)")
 	cpg.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: beside this vigil binary)")
-	cmd.AddCommand(cpg)
+	cmd.AddCommand(cpg, newStabilityCommand(g), newBurnCommand())
 	return cmd
+}
+
+// newStabilityCommand runs the idle-cluster test of issue 3: no view may
+// change while other processes keep every core busy.
+func newStabilityCommand(g *globalFlags) *cobra.Command {
+	var nodes, burners int
+	var duration time.Duration
+	var binDir string
+	cmd := &cobra.Command{
+		Use:   "stability",
+		Short: "Watch an idle cluster while other processes keep the CPUs busy; count view changes (must be 0)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, stop, err := benchCluster(ctx, g, nodes, binDir)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			var burns []*exec.Cmd
+			defer func() {
+				for _, b := range burns {
+					b.Process.Kill()
+					b.Wait()
+				}
+			}()
+			for range burners {
+				b := exec.Command(self, "bench", "burn")
+				if err := b.Start(); err != nil {
+					return err
+				}
+				burns = append(burns, b)
+			}
+			r, err := cpgbench.Stability(ctx, c, duration, burners)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), r)
+			if r.Changes > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d view changes in an idle cluster", r.Changes)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&nodes, "nodes", 3, "nodes of the cluster started for the run (without --dir)")
+	cmd.Flags().IntVar(&burners, "burners", runtime.NumCPU(), "processes that each keep CPUs busy")
+	cmd.Flags().DurationVar(&duration, "duration", 10*time.Minute, "how long to watch")
+	cmd.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: beside this vigil binary)")
+	return cmd
+}
+
+// newBurnCommand spins every CPU until killed: the load of `bench stability`.
+func newBurnCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    "burn",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			for range runtime.NumCPU() - 1 {
+				go spin()
+			}
+			spin()
+		},
+	}
+}
+
+func spin() {
+	x := 0
+	for {
+		x++
+	}
+}
+
+// benchCluster is the cluster of --dir, or a new one of n nodes that the
+// returned function stops.
+func benchCluster(ctx context.Context, g *globalFlags, n int, binDir string) (*localcluster.Cluster, func(), error) {
+	if g.dir != "" {
+		c, err := localcluster.Load(g.dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, func() {}, waitView(ctx, c)
+	}
+	bins, err := daemonBinDir(binDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "vigil-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := localcluster.Up(ctx, localcluster.Options{Dir: dir, Nodes: n, BinDir: bins})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	stop := func() {
+		c.Down(context.Background())
+		os.RemoveAll(dir)
+	}
+	if err := waitView(ctx, c); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return c, stop, nil
+}
+
+func waitView(ctx context.Context, c *localcluster.Cluster) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	return c.WaitForView(ctx)
 }
