@@ -254,9 +254,18 @@ func (e *Engine) dispatch(ev core.Event) {
 		e.view = *v
 		e.publishMembers(v)
 		for w := range e.watchers {
-			select {
-			case w <- *v:
-			default: // a watcher that lags gets the latest view later
+			// A watcher that lags loses its oldest view, never the newest.
+			for {
+				select {
+				case w <- *v:
+				default:
+					select {
+					case <-w:
+					default:
+					}
+					continue
+				}
+				break
 			}
 		}
 	}
@@ -362,8 +371,8 @@ func (e *Engine) Gone(m cpg.Member) {
 	}
 }
 
-// MulticastBatch sends several messages of one local member at once (see
-// Multicast).
+// MulticastBatch sends several messages of one local member at once, all
+// or none.
 func (e *Engine) MulticastBatch(group string, handle uint64, datas [][]byte) error {
 	var parts [][]byte
 	for _, d := range datas {
@@ -386,18 +395,7 @@ func (e *Engine) MulticastBatch(group string, handle uint64, datas [][]byte) err
 // core.ErrQueueFull, without sending anything, when the message does not
 // fit in the send queue.
 func (e *Engine) Multicast(group string, handle uint64, data []byte) error {
-	parts := cpg.EncodeData(group, handle, data, fragmentSize)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s, ok := e.members[cpg.Member{Node: e.self.ID, Handle: handle}]
-	if !ok || s.group != group {
-		return fmt.Errorf("handle %d of group %q: %w", handle, group, ErrNotMember)
-	}
-	if _, err := e.node.MulticastBatch(parts); err != nil {
-		return err
-	}
-	e.process()
-	return nil
+	return e.MulticastBatch(group, handle, [][]byte{data})
 }
 
 // View returns the installed view.
