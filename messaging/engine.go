@@ -203,6 +203,11 @@ func (e *Engine) process() {
 		if len(rd.Messages) == 0 && len(rd.Events) == 0 {
 			return
 		}
+		// Local deliveries first: the local client need not wait for the
+		// frames to the other nodes to be encoded.
+		for _, ev := range rd.Events {
+			e.dispatch(ev)
+		}
 		// A broadcast's copies share one body: encode it once. A protobuf
 		// message may be encoded as the concatenation of its fields, so
 		// a frame is the encoded addresses followed by the encoded body.
@@ -224,9 +229,6 @@ func (e *Engine) process() {
 			// Loss is the protocol's business: drops are counted by the
 			// transport and repaired by retransmission.
 			_ = e.tr.Send(m.GetTo().GetId(), append(head, body...))
-		}
-		for _, ev := range rd.Events {
-			e.dispatch(ev)
 		}
 		if len(rd.Events) > 0 {
 			close(e.room)

@@ -204,9 +204,16 @@ func (s *sender) run(ctx context.Context, o Options, group string) error {
 		}
 		return nil
 	}
+	// Both modes send on one MulticastStream, like cpg_mcast_joined's
+	// one-way IPC: pingpong sends the next message once the previous one
+	// came back.
+	send, err := s.client.MulticastStream(ctx)
+	if err != nil {
+		return err
+	}
 	if o.Mode == "pingpong" {
 		for seq := range o.Count {
-			if _, err := s.client.Multicast(ctx, &messagingv1.MulticastRequest{Group: group, Handle: s.handle, Payload: s.payload(seq, o.Size)}); err != nil {
+			if err := send.Send(&messagingv1.MulticastStreamRequest{Group: group, Handle: s.handle, Payload: s.payload(seq, o.Size)}); err != nil {
 				return err
 			}
 			if err := receive(seq + 1); err != nil {
@@ -214,10 +221,8 @@ func (s *sender) run(ctx context.Context, o Options, group string) error {
 			}
 		}
 		s.elapsed = time.Since(start)
-		return nil
-	}
-	send, err := s.client.MulticastStream(ctx)
-	if err != nil {
+		resp, err := send.CloseAndRecv()
+		s.tryAgain = resp.GetTryAgain()
 		return err
 	}
 	sendErr := make(chan error, 1)
