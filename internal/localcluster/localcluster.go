@@ -67,14 +67,18 @@ type Options struct {
 	StartTimeout time.Duration
 	// ClusterName is totem.cluster_name; empty means "vigil-local".
 	ClusterName string
+	// Quorum holds extra lines of the quorum section, e.g.
+	// "wait_for_all: 1"; a cluster of two nodes gets "two_node: 1".
+	Quorum []string
 	Logger      *slog.Logger
 }
 
 // Cluster is a running local cluster, as recorded in DIR/cluster.json.
 type Cluster struct {
-	Dir   string  `json:"dir"`
-	Name  string  `json:"name"`
-	Nodes []*Node `json:"nodes"`
+	Dir    string   `json:"dir"`
+	Name   string   `json:"name"`
+	Quorum []string `json:"quorum,omitempty"`
+	Nodes  []*Node  `json:"nodes"`
 }
 
 // Node is one node of a local cluster.
@@ -163,7 +167,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("localcluster: daemon binary %s not found in %s (build them with `go build -o DIR ./cmd/...`)", name, opts.BinDir)
 		}
 	}
-	c := &Cluster{Dir: dir, Name: opts.ClusterName}
+	c := &Cluster{Dir: dir, Name: opts.ClusterName, Quorum: opts.Quorum}
 	if c.Name == "" {
 		c.Name = "vigil-local"
 	}
@@ -305,6 +309,9 @@ func (c *Cluster) configText(n *Node) string {
 	b.WriteString("quorum {\n\tprovider: corosync_votequorum\n")
 	if len(c.Nodes) == 2 {
 		b.WriteString("\ttwo_node: 1\n")
+	}
+	for _, line := range c.Quorum {
+		fmt.Fprintf(&b, "\t%s\n", line)
 	}
 	b.WriteString("}\n\n")
 	b.WriteString("logging {\n\tto_stderr: yes\n\ttimestamp: on\n}\n\n")

@@ -62,9 +62,17 @@ func runMain(m *testing.M) int {
 // test ends; when the test failed, the daemons' logs are printed.
 func startCluster(t *testing.T, nodes int) *localcluster.Cluster {
 	t.Helper()
+	return startClusterWith(t, localcluster.Options{Nodes: nodes})
+}
+
+// startClusterWith is startCluster with more options; Dir and BinDir are
+// the test's.
+func startClusterWith(t *testing.T, opts localcluster.Options) *localcluster.Cluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	c, err := localcluster.Up(ctx, localcluster.Options{Dir: t.TempDir(), Nodes: nodes, BinDir: binDir})
+	opts.Dir, opts.BinDir = t.TempDir(), binDir
+	c, err := localcluster.Up(ctx, opts)
 	if err != nil {
 		t.Fatalf("cluster up: %v", err)
 	}
