@@ -237,9 +237,9 @@ func (v *validator) quorum() {
 	if q.TwoNode && !v.settled("quorum.expected_votes") {
 		switch {
 		case q.ExpectedVotes != 0 && q.ExpectedVotes != 2:
-			v.warn(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but expected_votes is %d: two_node has no effect, as in corosync", q.ExpectedVotes)
+			v.warn(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but expected_votes is %d: vigil-quorumd refuses to start with it (docs/quorum.md)", q.ExpectedVotes)
 		case q.ExpectedVotes == 0 && len(v.c.Nodes) > 0 && nodeVotes != 2:
-			v.warn(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but the nodelist has %d nodes with %d votes: two_node has no effect while there are more, as in corosync",
+			v.warn(at("quorum.two_node"), "quorum.two_node", "two_node needs a cluster of 2 votes, but the nodelist has %d nodes with %d votes: vigil-quorumd refuses to start with it (docs/quorum.md)",
 				len(v.c.Nodes), nodeVotes)
 		}
 	}

@@ -124,6 +124,16 @@ func (c Config) Validate() error {
 			Reason: "votequorum needs a nodelist or quorum.expected_votes to know how many votes to expect (corosync refuses to start)",
 		})
 	}
+	// Stricter than corosync, which starts and applies two_node to any
+	// partition of at most two members: with more than two nodes that
+	// makes both sides of a 2+1 split quorate, a split brain.
+	if c.TwoNode && (len(c.Nodes) > 2 || c.ExpectedVotes > 2) {
+		errs = append(errs, &ConfigError{
+			Keys: []string{"quorum.two_node", "nodelist"},
+			Reason: fmt.Sprintf("two_node is for clusters of exactly two nodes, but %d nodes (expected votes %d) are configured: "+
+				"with it, both sides of a split could be quorate; remove two_node (Vigil refuses this, corosync would start)", len(c.Nodes), c.ExpectedVotes),
+		})
+	}
 	if c.atbOddConflict() && c.LastManStanding {
 		errs = append(errs, &ConfigError{
 			Keys: []string{"quorum.auto_tie_breaker", "quorum.last_man_standing", "quorum.wait_for_all"},

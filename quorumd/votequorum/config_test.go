@@ -29,7 +29,6 @@ func TestFromConfig(t *testing.T) {
 	got, err := FromConfig(vigilConfig(3, func(c *config.Config) {
 		c.Nodes[2].QuorumVotes = 2
 		c.Quorum.ExpectedVotes = 5
-		c.Quorum.TwoNode = true
 		c.Quorum.WaitForAll = true
 		c.Quorum.LastManStanding = true
 		c.Quorum.LastManStandingWindow = 3 * time.Second
@@ -42,9 +41,7 @@ func TestFromConfig(t *testing.T) {
 	want := Config{
 		Nodes:                 []NodeConfig{{1, 1}, {2, 1}, {3, 2}},
 		ExpectedVotes:         5,
-		TwoNode:               true,
 		WaitForAll:            true,
-		WaitForAllAuto:        true,
 		LastManStanding:       true,
 		LastManStandingWindow: 3 * time.Second,
 		AutoTieBreakerNode:    "highest",
@@ -94,8 +91,8 @@ func TestFromConfigRefusals(t *testing.T) {
 		}),
 		flags: "WaitForAll LastManStanding AutoTieBreaker",
 	}, {
-		// wait_for_all follows two_node before auto_tie_breaker switches
-		// two_node off.
+		// Vigil refuses two_node with more than two nodes, stricter than
+		// corosync (see Config.Validate).
 		name: "the same with two_node, which implies wait_for_all",
 		cfg: vigilConfig(3, func(c *config.Config) {
 			c.Quorum.AutoTieBreaker = true
@@ -103,7 +100,7 @@ func TestFromConfigRefusals(t *testing.T) {
 			c.Quorum.TwoNode = true
 			c.Quorum.WaitForAll = true
 		}),
-		flags: "WaitForAll LastManStanding AutoTieBreaker",
+		keys: [][]string{{"quorum.two_node", "nodelist"}},
 	}, {
 		name: "the same with an even number of votes",
 		cfg: vigilConfig(3, func(c *config.Config) {
@@ -134,7 +131,7 @@ func TestFromConfigRefusals(t *testing.T) {
 			c.Quorum.TwoNode = true
 			c.Quorum.WaitForAll = true
 		}),
-		flags: "2Node WaitForAll",
+		keys: [][]string{{"quorum.two_node", "nodelist"}},
 	}, {
 		name: "two_node with expected_votes 3",
 		cfg: vigilConfig(2, func(c *config.Config) {
@@ -142,7 +139,7 @@ func TestFromConfigRefusals(t *testing.T) {
 			c.Quorum.WaitForAll = true
 			c.Quorum.ExpectedVotes = 3
 		}),
-		flags: "2Node WaitForAll",
+		keys: [][]string{{"quorum.two_node", "nodelist"}},
 	}, {
 		// corosync does not check the listed IDs (Vigil's config does).
 		name: "auto_tie_breaker_node naming an unknown node",
