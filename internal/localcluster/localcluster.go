@@ -70,7 +70,7 @@ type Options struct {
 	// Quorum holds extra lines of the quorum section, e.g.
 	// "wait_for_all: 1"; a cluster of two nodes gets "two_node: 1".
 	Quorum []string
-	Logger      *slog.Logger
+	Logger *slog.Logger
 }
 
 // Cluster is a running local cluster, as recorded in DIR/cluster.json.

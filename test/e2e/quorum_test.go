@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-ha/vigil/internal/localcluster"
+	"github.com/vigil-ha/vigil/internal/pki"
 )
 
 // quorumStatus runs `vigil quorum status` against a node and returns its
@@ -172,6 +174,65 @@ func waitDead(t *testing.T, c *localcluster.Cluster, nodes, daemons []string) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+		}
+	}
+}
+
+// TestQuorumdRefusesContradictions: two_node with three nodes would let
+// both sides of a split be quorate; vigil-quorumd does not start, and says
+// which keys are wrong.
+func TestQuorumdRefusesContradictions(t *testing.T) {
+	dir := t.TempDir()
+	pkiDir := filepath.Join(dir, "pki")
+	if err := pki.InitCA(pkiDir, pki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pki.Issue(pkiDir, pki.RoleNode, "a", pki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f := pki.FilesFor(pkiDir, pki.RoleNode, "a")
+	conf := filepath.Join(dir, "vigil.conf")
+	text := fmt.Sprintf(`nodelist {
+	node {
+		name: a
+		nodeid: 1
+		ring0_addr: 192.0.2.1
+	}
+	node {
+		name: b
+		nodeid: 2
+		ring0_addr: 192.0.2.2
+	}
+	node {
+		name: c
+		nodeid: 3
+		ring0_addr: 192.0.2.3
+	}
+}
+quorum {
+	provider: corosync_votequorum
+	two_node: 1
+}
+tls {
+	ca: %s
+	cert: %s
+	key: %s
+}
+vigil {
+	local_node: a
+	quorum_listen: %s
+}
+`, f.CA, f.Cert, f.Key, freeLoopbackAddr(t))
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(binDir, "vigil-quorumd"), "--config", conf).CombinedOutput()
+	if err == nil {
+		t.Fatalf("vigil-quorumd started with two_node and three nodes:\n%s", out)
+	}
+	for _, want := range []string{"quorum.two_node", "nodelist", "vigil.conf"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("refusal does not name %q:\n%s", want, out)
 		}
 	}
 }
