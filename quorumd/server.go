@@ -96,6 +96,7 @@ type message struct {
 	ExpectedVotes uint32 `json:"expected_votes,omitempty"`
 	Votes         uint32 `json:"votes,omitempty"`
 	Node          uint32 `json:"node,omitempty"`
+	TwoNode       *bool  `json:"two_node,omitempty"`
 	// Request names the change for the node that asked for it.
 	Request uint64 `json:"request,omitempty"`
 }
@@ -196,7 +197,7 @@ func (s *Server) apply(ctx context.Context, ev *messagingv1.JoinResponse, handle
 	}
 	ds = append(ds, ev.GetDeliveries().GetDeliveries()...)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	changed := false
 	for _, d := range ds {
 		var m message
 		if err := json.Unmarshal(d.GetPayload(), &m); err != nil {
@@ -209,9 +210,11 @@ func (s *Server) apply(ctx context.Context, ev *messagingv1.JoinResponse, handle
 		case m.Info != nil:
 			s.vq.NodeInfoReceived(from, *m.Info, now)
 		case m.ExpectedVotes != 0:
-			err = s.vq.SetExpectedVotes(m.ExpectedVotes, now)
+			err, changed = s.vq.SetExpectedVotes(m.ExpectedVotes, now), true
 		case m.Node != 0:
-			err = s.vq.SetVotes(m.Node, m.Votes, now)
+			err, changed = s.vq.SetVotes(m.Node, m.Votes, now), true
+		case m.TwoNode != nil:
+			err, changed = s.vq.SetTwoNode(*m.TwoNode, now), true
 		}
 		if err != nil {
 			s.log.Warn("quorum change refused", "from", from, "err", err)
@@ -224,6 +227,13 @@ func (s *Server) apply(ctx context.Context, ev *messagingv1.JoinResponse, handle
 		}
 	}
 	s.publish()
+	info := s.vq.Local()
+	s.mu.Unlock()
+	if changed {
+		// A runtime change may change this node's own settings: the
+		// others learn them from its announcement.
+		return s.send(ctx, handle, message{Info: &info})
+	}
 	return nil
 }
 
@@ -371,6 +381,20 @@ func (s *Server) SetExpectedVotes(ctx context.Context, req *quorumv1.SetExpected
 		return nil, err
 	}
 	return &quorumv1.SetExpectedVotesResponse{Status: st}, nil
+}
+
+// SetTwoNode switches two_node on every node of the partition.
+func (s *Server) SetTwoNode(ctx context.Context, req *quorumv1.SetTwoNodeRequest) (*quorumv1.SetTwoNodeResponse, error) {
+	on := req.GetTwoNode()
+	if on && len(s.cfg.Nodes) > 2 {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"two_node is for clusters of exactly two nodes; the nodelist has %d, and both sides of a split could be quorate", len(s.cfg.Nodes))
+	}
+	st, err := s.change(ctx, message{TwoNode: &on})
+	if err != nil {
+		return nil, err
+	}
+	return &quorumv1.SetTwoNodeResponse{Status: st}, nil
 }
 
 // SetVotes changes the votes of one node on every node of the partition.

@@ -84,7 +84,47 @@ func newQuorumCommand(g *globalFlags) *cobra.Command {
 			}, func(w io.Writer, st *quorumv1.Status) { writeQuorumStatus(w, st, time.Now()) })
 		},
 	}
-	cmd.AddCommand(status, list, expected)
+	var nodeID uint32
+	votes := &cobra.Command{
+		Use:   "votes N",
+		Short: "Set the votes of a node (default this one) on every node of this partition (corosync-quorumtool -v N [-n ID])",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.ParseUint(args[0], 10, 32)
+			if err != nil {
+				return fmt.Errorf("votes %q: want a whole number", args[0])
+			}
+			return run(cmd, func(ctx context.Context, c quorumv1.QuorumServiceClient) (*quorumv1.Status, error) {
+				id := nodeID
+				if id == 0 {
+					st, err := c.GetStatus(ctx, &quorumv1.GetStatusRequest{})
+					if err != nil {
+						return nil, err
+					}
+					id = st.GetStatus().GetLocalNodeId()
+				}
+				resp, err := c.SetVotes(ctx, &quorumv1.SetVotesRequest{NodeId: id, Votes: uint32(n)})
+				return resp.GetStatus(), err
+			}, func(w io.Writer, st *quorumv1.Status) { writeQuorumStatus(w, st, time.Now()) })
+		},
+	}
+	votes.Flags().Uint32VarP(&nodeID, "nodeid", "n", 0, "the node whose votes change (default: this node)")
+	twoNode := &cobra.Command{
+		Use:   "two-node on|off",
+		Short: "Switch two_node on every node of this partition (corosync: change the file and reload)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			on, err := strconv.ParseBool(map[string]string{"on": "true", "off": "false"}[args[0]])
+			if err != nil {
+				return fmt.Errorf("two-node %q: want on or off", args[0])
+			}
+			return run(cmd, func(ctx context.Context, c quorumv1.QuorumServiceClient) (*quorumv1.Status, error) {
+				resp, err := c.SetTwoNode(ctx, &quorumv1.SetTwoNodeRequest{TwoNode: on})
+				return resp.GetStatus(), err
+			}, func(w io.Writer, st *quorumv1.Status) { writeQuorumStatus(w, st, time.Now()) })
+		},
+	}
+	cmd.AddCommand(status, list, expected, votes, twoNode)
 	return cmd
 }
 

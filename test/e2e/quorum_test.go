@@ -71,6 +71,18 @@ func TestQuorumThreeNodes(t *testing.T) {
 			t.Errorf("vigil quorum status lacks %q:\n%s", want, out)
 		}
 	}
+	// A runtime change of expected votes on n2 reaches every node.
+	if out, err := exec.Command(filepath.Join(binDir, "vigil"), "quorum", "expected", "5", "--dir", c.Dir, "--node", "n2").CombinedOutput(); err != nil {
+		t.Fatalf("vigil quorum expected 5: %v\n%s", err, out)
+	}
+	for _, n := range all {
+		if out, code := quorumStatus(t, c, n); code != 0 || !strings.Contains(out, "Expected votes:   5\n") || !strings.Contains(out, "Quorum:           3  \n") {
+			t.Errorf("%s after expected 5: exit %d\n%s", n, code, out)
+		}
+	}
+	if out, err := exec.Command(filepath.Join(binDir, "vigil"), "quorum", "expected", "3", "--dir", c.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("vigil quorum expected 3: %v\n%s", err, out)
+	}
 	// The messaging daemon of n3 dies: n1 and n2 keep quorum.
 	if err := c.Signal("n3", "vigil-messagingd", syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -635,6 +635,94 @@ func (x *SetVotesResponse) GetStatus() *Status {
 	return nil
 }
 
+type SetTwoNodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TwoNode       bool                   `protobuf:"varint,1,opt,name=two_node,json=twoNode,proto3" json:"two_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTwoNodeRequest) Reset() {
+	*x = SetTwoNodeRequest{}
+	mi := &file_vigil_quorum_v1_quorum_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTwoNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTwoNodeRequest) ProtoMessage() {}
+
+func (x *SetTwoNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_quorum_v1_quorum_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTwoNodeRequest.ProtoReflect.Descriptor instead.
+func (*SetTwoNodeRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_quorum_v1_quorum_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SetTwoNodeRequest) GetTwoNode() bool {
+	if x != nil {
+		return x.TwoNode
+	}
+	return false
+}
+
+type SetTwoNodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *Status                `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTwoNodeResponse) Reset() {
+	*x = SetTwoNodeResponse{}
+	mi := &file_vigil_quorum_v1_quorum_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTwoNodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTwoNodeResponse) ProtoMessage() {}
+
+func (x *SetTwoNodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_quorum_v1_quorum_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTwoNodeResponse.ProtoReflect.Descriptor instead.
+func (*SetTwoNodeResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_quorum_v1_quorum_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SetTwoNodeResponse) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_vigil_quorum_v1_quorum_proto protoreflect.FileDescriptor
 
 const file_vigil_quorum_v1_quorum_proto_rawDesc = "" +
@@ -676,6 +764,10 @@ const file_vigil_quorum_v1_quorum_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\rR\x06nodeId\x12\x14\n" +
 	"\x05votes\x18\x02 \x01(\rR\x05votes\"C\n" +
 	"\x10SetVotesResponse\x12/\n" +
+	"\x06status\x18\x01 \x01(\v2\x17.vigil.quorum.v1.StatusR\x06status\".\n" +
+	"\x11SetTwoNodeRequest\x12\x19\n" +
+	"\btwo_node\x18\x01 \x01(\bR\atwoNode\"E\n" +
+	"\x12SetTwoNodeResponse\x12/\n" +
 	"\x06status\x18\x01 \x01(\v2\x17.vigil.quorum.v1.StatusR\x06status*\xa9\x01\n" +
 	"\x04Flag\x12\x14\n" +
 	"\x10FLAG_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -684,13 +776,16 @@ const file_vigil_quorum_v1_quorum_proto_rawDesc = "" +
 	"\x11FLAG_WAIT_FOR_ALL\x10\x03\x12\x1a\n" +
 	"\x16FLAG_LAST_MAN_STANDING\x10\x04\x12\x19\n" +
 	"\x15FLAG_AUTO_TIE_BREAKER\x10\x05\x12\x18\n" +
-	"\x14FLAG_ALLOW_DOWNSCALE\x10\x062\xa3\x03\n" +
+	"\x14FLAG_ALLOW_DOWNSCALE\x10\x062\x84\x04\n" +
 	"\rQuorumService\x12]\n" +
 	"\tGetStatus\x12!.vigil.quorum.v1.GetStatusRequest\x1a\".vigil.quorum.v1.GetStatusResponse\"\t\xca\xf3\x18\x05\n" +
 	"\x03\x01\x02\x03\x12e\n" +
 	"\vWatchStatus\x12#.vigil.quorum.v1.WatchStatusRequest\x1a$.vigil.quorum.v1.WatchStatusResponse\"\t\xca\xf3\x18\x05\n" +
 	"\x03\x01\x02\x030\x01\x12q\n" +
 	"\x10SetExpectedVotes\x12(.vigil.quorum.v1.SetExpectedVotesRequest\x1a).vigil.quorum.v1.SetExpectedVotesResponse\"\b\xca\xf3\x18\x04\n" +
+	"\x02\x01\x02\x12_\n" +
+	"\n" +
+	"SetTwoNode\x12\".vigil.quorum.v1.SetTwoNodeRequest\x1a#.vigil.quorum.v1.SetTwoNodeResponse\"\b\xca\xf3\x18\x04\n" +
 	"\x02\x01\x02\x12Y\n" +
 	"\bSetVotes\x12 .vigil.quorum.v1.SetVotesRequest\x1a!.vigil.quorum.v1.SetVotesResponse\"\b\xca\xf3\x18\x04\n" +
 	"\x02\x01\x02B\xba\x01\n" +
@@ -709,7 +804,7 @@ func file_vigil_quorum_v1_quorum_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_quorum_v1_quorum_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_quorum_v1_quorum_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_vigil_quorum_v1_quorum_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vigil_quorum_v1_quorum_proto_goTypes = []any{
 	(Flag)(0),                        // 0: vigil.quorum.v1.Flag
 	(*NodeVotes)(nil),                // 1: vigil.quorum.v1.NodeVotes
@@ -722,29 +817,34 @@ var file_vigil_quorum_v1_quorum_proto_goTypes = []any{
 	(*SetExpectedVotesResponse)(nil), // 8: vigil.quorum.v1.SetExpectedVotesResponse
 	(*SetVotesRequest)(nil),          // 9: vigil.quorum.v1.SetVotesRequest
 	(*SetVotesResponse)(nil),         // 10: vigil.quorum.v1.SetVotesResponse
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(*SetTwoNodeRequest)(nil),        // 11: vigil.quorum.v1.SetTwoNodeRequest
+	(*SetTwoNodeResponse)(nil),       // 12: vigil.quorum.v1.SetTwoNodeResponse
+	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
 }
 var file_vigil_quorum_v1_quorum_proto_depIdxs = []int32{
 	0,  // 0: vigil.quorum.v1.Status.flags:type_name -> vigil.quorum.v1.Flag
 	1,  // 1: vigil.quorum.v1.Status.members:type_name -> vigil.quorum.v1.NodeVotes
-	11, // 2: vigil.quorum.v1.Status.changed_at:type_name -> google.protobuf.Timestamp
+	13, // 2: vigil.quorum.v1.Status.changed_at:type_name -> google.protobuf.Timestamp
 	2,  // 3: vigil.quorum.v1.GetStatusResponse.status:type_name -> vigil.quorum.v1.Status
 	2,  // 4: vigil.quorum.v1.WatchStatusResponse.status:type_name -> vigil.quorum.v1.Status
 	2,  // 5: vigil.quorum.v1.SetExpectedVotesResponse.status:type_name -> vigil.quorum.v1.Status
 	2,  // 6: vigil.quorum.v1.SetVotesResponse.status:type_name -> vigil.quorum.v1.Status
-	3,  // 7: vigil.quorum.v1.QuorumService.GetStatus:input_type -> vigil.quorum.v1.GetStatusRequest
-	5,  // 8: vigil.quorum.v1.QuorumService.WatchStatus:input_type -> vigil.quorum.v1.WatchStatusRequest
-	7,  // 9: vigil.quorum.v1.QuorumService.SetExpectedVotes:input_type -> vigil.quorum.v1.SetExpectedVotesRequest
-	9,  // 10: vigil.quorum.v1.QuorumService.SetVotes:input_type -> vigil.quorum.v1.SetVotesRequest
-	4,  // 11: vigil.quorum.v1.QuorumService.GetStatus:output_type -> vigil.quorum.v1.GetStatusResponse
-	6,  // 12: vigil.quorum.v1.QuorumService.WatchStatus:output_type -> vigil.quorum.v1.WatchStatusResponse
-	8,  // 13: vigil.quorum.v1.QuorumService.SetExpectedVotes:output_type -> vigil.quorum.v1.SetExpectedVotesResponse
-	10, // 14: vigil.quorum.v1.QuorumService.SetVotes:output_type -> vigil.quorum.v1.SetVotesResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	2,  // 7: vigil.quorum.v1.SetTwoNodeResponse.status:type_name -> vigil.quorum.v1.Status
+	3,  // 8: vigil.quorum.v1.QuorumService.GetStatus:input_type -> vigil.quorum.v1.GetStatusRequest
+	5,  // 9: vigil.quorum.v1.QuorumService.WatchStatus:input_type -> vigil.quorum.v1.WatchStatusRequest
+	7,  // 10: vigil.quorum.v1.QuorumService.SetExpectedVotes:input_type -> vigil.quorum.v1.SetExpectedVotesRequest
+	11, // 11: vigil.quorum.v1.QuorumService.SetTwoNode:input_type -> vigil.quorum.v1.SetTwoNodeRequest
+	9,  // 12: vigil.quorum.v1.QuorumService.SetVotes:input_type -> vigil.quorum.v1.SetVotesRequest
+	4,  // 13: vigil.quorum.v1.QuorumService.GetStatus:output_type -> vigil.quorum.v1.GetStatusResponse
+	6,  // 14: vigil.quorum.v1.QuorumService.WatchStatus:output_type -> vigil.quorum.v1.WatchStatusResponse
+	8,  // 15: vigil.quorum.v1.QuorumService.SetExpectedVotes:output_type -> vigil.quorum.v1.SetExpectedVotesResponse
+	12, // 16: vigil.quorum.v1.QuorumService.SetTwoNode:output_type -> vigil.quorum.v1.SetTwoNodeResponse
+	10, // 17: vigil.quorum.v1.QuorumService.SetVotes:output_type -> vigil.quorum.v1.SetVotesResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_vigil_quorum_v1_quorum_proto_init() }
@@ -758,7 +858,7 @@ func file_vigil_quorum_v1_quorum_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_quorum_v1_quorum_proto_rawDesc), len(file_vigil_quorum_v1_quorum_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

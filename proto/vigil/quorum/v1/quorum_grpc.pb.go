@@ -25,6 +25,7 @@ const (
 	QuorumService_GetStatus_FullMethodName        = "/vigil.quorum.v1.QuorumService/GetStatus"
 	QuorumService_WatchStatus_FullMethodName      = "/vigil.quorum.v1.QuorumService/WatchStatus"
 	QuorumService_SetExpectedVotes_FullMethodName = "/vigil.quorum.v1.QuorumService/SetExpectedVotes"
+	QuorumService_SetTwoNode_FullMethodName       = "/vigil.quorum.v1.QuorumService/SetTwoNode"
 	QuorumService_SetVotes_FullMethodName         = "/vigil.quorum.v1.QuorumService/SetVotes"
 )
 
@@ -41,6 +42,9 @@ type QuorumServiceClient interface {
 	// SetExpectedVotes changes expected votes at runtime, like
 	// `corosync-quorumtool -e`.
 	SetExpectedVotes(ctx context.Context, in *SetExpectedVotesRequest, opts ...grpc.CallOption) (*SetExpectedVotesResponse, error)
+	// SetTwoNode switches two_node at runtime on every node of the
+	// partition (corosync: a configuration reload).
+	SetTwoNode(ctx context.Context, in *SetTwoNodeRequest, opts ...grpc.CallOption) (*SetTwoNodeResponse, error)
 	// SetVotes changes the votes of one node at runtime, like
 	// `corosync-quorumtool -v`.
 	SetVotes(ctx context.Context, in *SetVotesRequest, opts ...grpc.CallOption) (*SetVotesResponse, error)
@@ -93,6 +97,16 @@ func (c *quorumServiceClient) SetExpectedVotes(ctx context.Context, in *SetExpec
 	return out, nil
 }
 
+func (c *quorumServiceClient) SetTwoNode(ctx context.Context, in *SetTwoNodeRequest, opts ...grpc.CallOption) (*SetTwoNodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTwoNodeResponse)
+	err := c.cc.Invoke(ctx, QuorumService_SetTwoNode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *quorumServiceClient) SetVotes(ctx context.Context, in *SetVotesRequest, opts ...grpc.CallOption) (*SetVotesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetVotesResponse)
@@ -116,6 +130,9 @@ type QuorumServiceServer interface {
 	// SetExpectedVotes changes expected votes at runtime, like
 	// `corosync-quorumtool -e`.
 	SetExpectedVotes(context.Context, *SetExpectedVotesRequest) (*SetExpectedVotesResponse, error)
+	// SetTwoNode switches two_node at runtime on every node of the
+	// partition (corosync: a configuration reload).
+	SetTwoNode(context.Context, *SetTwoNodeRequest) (*SetTwoNodeResponse, error)
 	// SetVotes changes the votes of one node at runtime, like
 	// `corosync-quorumtool -v`.
 	SetVotes(context.Context, *SetVotesRequest) (*SetVotesResponse, error)
@@ -137,6 +154,9 @@ func (UnimplementedQuorumServiceServer) WatchStatus(*WatchStatusRequest, grpc.Se
 }
 func (UnimplementedQuorumServiceServer) SetExpectedVotes(context.Context, *SetExpectedVotesRequest) (*SetExpectedVotesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetExpectedVotes not implemented")
+}
+func (UnimplementedQuorumServiceServer) SetTwoNode(context.Context, *SetTwoNodeRequest) (*SetTwoNodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTwoNode not implemented")
 }
 func (UnimplementedQuorumServiceServer) SetVotes(context.Context, *SetVotesRequest) (*SetVotesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetVotes not implemented")
@@ -209,6 +229,24 @@ func _QuorumService_SetExpectedVotes_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuorumService_SetTwoNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTwoNodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuorumServiceServer).SetTwoNode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuorumService_SetTwoNode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuorumServiceServer).SetTwoNode(ctx, req.(*SetTwoNodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _QuorumService_SetVotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetVotesRequest)
 	if err := dec(in); err != nil {
@@ -241,6 +279,10 @@ var QuorumService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetExpectedVotes",
 			Handler:    _QuorumService_SetExpectedVotes_Handler,
+		},
+		{
+			MethodName: "SetTwoNode",
+			Handler:    _QuorumService_SetTwoNode_Handler,
 		},
 		{
 			MethodName: "SetVotes",
