@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: systemd-analyze (unit checks), nft (cutting
-# links between the nodes of a local cluster, as root).
-# Later work adds resource-agents, pacemaker-cli-utils, iproute2 here.
-debian_packages=(systemd nftables)
+# links between the nodes of a local cluster, as root), the real OCF agents
+# the executor runs (resource-agents, pacemaker-resource-agents) and ip
+# (network namespaces for IPaddr2).
+# Later work adds pacemaker-cli-utils here.
+debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2)
 
 install_debian_packages() {
 	local missing=()
