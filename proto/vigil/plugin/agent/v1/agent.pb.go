@@ -228,21 +228,88 @@ func (*GetInfoRequest) Descriptor() ([]byte, []int) {
 	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{1}
 }
 
-type GetInfoResponse struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version     string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	Parameters  []*Parameter           `protobuf:"bytes,4,rep,name=parameters,proto3" json:"parameters,omitempty"`
-	// actions the agent supports, e.g. start, stop, monitor, promote.
-	Actions       []string `protobuf:"bytes,5,rep,name=actions,proto3" json:"actions,omitempty"`
+// Action is one action the agent supports, with the defaults OCF meta-data
+// advertises for it.
+type Action struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is start, stop, monitor, promote, ...
+	Name    string               `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// interval is the default interval of a recurring action (monitor).
+	Interval      *durationpb.Duration `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *Action) Reset() {
+	*x = Action{}
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Action) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Action) ProtoMessage() {}
+
+func (x *Action) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Action.ProtoReflect.Descriptor instead.
+func (*Action) Descriptor() ([]byte, []int) {
+	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Action) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Action) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *Action) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+type GetInfoResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// description is the long description (OCF longdesc).
+	Description string       `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Parameters  []*Parameter `protobuf:"bytes,4,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	// actions the agent supports, e.g. start, stop, monitor, promote.
+	Actions []*Action `protobuf:"bytes,5,rep,name=actions,proto3" json:"actions,omitempty"`
+	// short_description is one line (OCF shortdesc).
+	ShortDescription string `protobuf:"bytes,6,opt,name=short_description,json=shortDescription,proto3" json:"short_description,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
 func (x *GetInfoResponse) Reset() {
 	*x = GetInfoResponse{}
-	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[2]
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +321,7 @@ func (x *GetInfoResponse) String() string {
 func (*GetInfoResponse) ProtoMessage() {}
 
 func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[2]
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +334,7 @@ func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetInfoResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetInfoResponse) GetName() string {
@@ -298,11 +365,18 @@ func (x *GetInfoResponse) GetParameters() []*Parameter {
 	return nil
 }
 
-func (x *GetInfoResponse) GetActions() []string {
+func (x *GetInfoResponse) GetActions() []*Action {
 	if x != nil {
 		return x.Actions
 	}
 	return nil
+}
+
+func (x *GetInfoResponse) GetShortDescription() string {
+	if x != nil {
+		return x.ShortDescription
+	}
+	return ""
 }
 
 type ExecuteRequest struct {
@@ -319,7 +393,7 @@ type ExecuteRequest struct {
 
 func (x *ExecuteRequest) Reset() {
 	*x = ExecuteRequest{}
-	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[3]
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +405,7 @@ func (x *ExecuteRequest) String() string {
 func (*ExecuteRequest) ProtoMessage() {}
 
 func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[3]
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +418,7 @@ func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ExecuteRequest) GetAction() string {
@@ -401,7 +475,7 @@ type ExecuteResponse struct {
 
 func (x *ExecuteResponse) Reset() {
 	*x = ExecuteResponse{}
-	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[4]
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +487,7 @@ func (x *ExecuteResponse) String() string {
 func (*ExecuteResponse) ProtoMessage() {}
 
 func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[4]
+	mi := &file_vigil_plugin_agent_v1_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +500,7 @@ func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ExecuteResponse) GetExitCode() ExitCode {
@@ -462,15 +536,20 @@ const file_vigil_plugin_agent_v1_agent_proto_rawDesc = "" +
 	"\rdefault_value\x18\x04 \x01(\tR\fdefaultValue\x12\x1a\n" +
 	"\brequired\x18\x05 \x01(\bR\brequired\x12\x16\n" +
 	"\x06unique\x18\x06 \x01(\bR\x06unique\"\x10\n" +
-	"\x0eGetInfoRequest\"\xbd\x01\n" +
+	"\x0eGetInfoRequest\"\x88\x01\n" +
+	"\x06Action\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x125\n" +
+	"\binterval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\binterval\"\x89\x02\n" +
 	"\x0fGetInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12@\n" +
 	"\n" +
 	"parameters\x18\x04 \x03(\v2 .vigil.plugin.agent.v1.ParameterR\n" +
-	"parameters\x12\x18\n" +
-	"\aactions\x18\x05 \x03(\tR\aactions\"\xc9\x03\n" +
+	"parameters\x127\n" +
+	"\aactions\x18\x05 \x03(\v2\x1d.vigil.plugin.agent.v1.ActionR\aactions\x12+\n" +
+	"\x11short_description\x18\x06 \x01(\tR\x10shortDescription\"\xc9\x03\n" +
 	"\x0eExecuteRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1f\n" +
 	"\vresource_id\x18\x02 \x01(\tR\n" +
@@ -524,34 +603,38 @@ func file_vigil_plugin_agent_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_plugin_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigil_plugin_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_vigil_plugin_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_vigil_plugin_agent_v1_agent_proto_goTypes = []any{
 	(ExitCode)(0),               // 0: vigil.plugin.agent.v1.ExitCode
 	(*Parameter)(nil),           // 1: vigil.plugin.agent.v1.Parameter
 	(*GetInfoRequest)(nil),      // 2: vigil.plugin.agent.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),     // 3: vigil.plugin.agent.v1.GetInfoResponse
-	(*ExecuteRequest)(nil),      // 4: vigil.plugin.agent.v1.ExecuteRequest
-	(*ExecuteResponse)(nil),     // 5: vigil.plugin.agent.v1.ExecuteResponse
-	nil,                         // 6: vigil.plugin.agent.v1.ExecuteRequest.ParametersEntry
-	nil,                         // 7: vigil.plugin.agent.v1.ExecuteRequest.MetaEntry
-	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
+	(*Action)(nil),              // 3: vigil.plugin.agent.v1.Action
+	(*GetInfoResponse)(nil),     // 4: vigil.plugin.agent.v1.GetInfoResponse
+	(*ExecuteRequest)(nil),      // 5: vigil.plugin.agent.v1.ExecuteRequest
+	(*ExecuteResponse)(nil),     // 6: vigil.plugin.agent.v1.ExecuteResponse
+	nil,                         // 7: vigil.plugin.agent.v1.ExecuteRequest.ParametersEntry
+	nil,                         // 8: vigil.plugin.agent.v1.ExecuteRequest.MetaEntry
+	(*durationpb.Duration)(nil), // 9: google.protobuf.Duration
 }
 var file_vigil_plugin_agent_v1_agent_proto_depIdxs = []int32{
-	1, // 0: vigil.plugin.agent.v1.GetInfoResponse.parameters:type_name -> vigil.plugin.agent.v1.Parameter
-	6, // 1: vigil.plugin.agent.v1.ExecuteRequest.parameters:type_name -> vigil.plugin.agent.v1.ExecuteRequest.ParametersEntry
-	7, // 2: vigil.plugin.agent.v1.ExecuteRequest.meta:type_name -> vigil.plugin.agent.v1.ExecuteRequest.MetaEntry
-	8, // 3: vigil.plugin.agent.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
-	8, // 4: vigil.plugin.agent.v1.ExecuteRequest.interval:type_name -> google.protobuf.Duration
-	0, // 5: vigil.plugin.agent.v1.ExecuteResponse.exit_code:type_name -> vigil.plugin.agent.v1.ExitCode
-	2, // 6: vigil.plugin.agent.v1.AgentService.GetInfo:input_type -> vigil.plugin.agent.v1.GetInfoRequest
-	4, // 7: vigil.plugin.agent.v1.AgentService.Execute:input_type -> vigil.plugin.agent.v1.ExecuteRequest
-	3, // 8: vigil.plugin.agent.v1.AgentService.GetInfo:output_type -> vigil.plugin.agent.v1.GetInfoResponse
-	5, // 9: vigil.plugin.agent.v1.AgentService.Execute:output_type -> vigil.plugin.agent.v1.ExecuteResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	9,  // 0: vigil.plugin.agent.v1.Action.timeout:type_name -> google.protobuf.Duration
+	9,  // 1: vigil.plugin.agent.v1.Action.interval:type_name -> google.protobuf.Duration
+	1,  // 2: vigil.plugin.agent.v1.GetInfoResponse.parameters:type_name -> vigil.plugin.agent.v1.Parameter
+	3,  // 3: vigil.plugin.agent.v1.GetInfoResponse.actions:type_name -> vigil.plugin.agent.v1.Action
+	7,  // 4: vigil.plugin.agent.v1.ExecuteRequest.parameters:type_name -> vigil.plugin.agent.v1.ExecuteRequest.ParametersEntry
+	8,  // 5: vigil.plugin.agent.v1.ExecuteRequest.meta:type_name -> vigil.plugin.agent.v1.ExecuteRequest.MetaEntry
+	9,  // 6: vigil.plugin.agent.v1.ExecuteRequest.timeout:type_name -> google.protobuf.Duration
+	9,  // 7: vigil.plugin.agent.v1.ExecuteRequest.interval:type_name -> google.protobuf.Duration
+	0,  // 8: vigil.plugin.agent.v1.ExecuteResponse.exit_code:type_name -> vigil.plugin.agent.v1.ExitCode
+	2,  // 9: vigil.plugin.agent.v1.AgentService.GetInfo:input_type -> vigil.plugin.agent.v1.GetInfoRequest
+	5,  // 10: vigil.plugin.agent.v1.AgentService.Execute:input_type -> vigil.plugin.agent.v1.ExecuteRequest
+	4,  // 11: vigil.plugin.agent.v1.AgentService.GetInfo:output_type -> vigil.plugin.agent.v1.GetInfoResponse
+	6,  // 12: vigil.plugin.agent.v1.AgentService.Execute:output_type -> vigil.plugin.agent.v1.ExecuteResponse
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_vigil_plugin_agent_v1_agent_proto_init() }
@@ -565,7 +648,7 @@ func file_vigil_plugin_agent_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_plugin_agent_v1_agent_proto_rawDesc), len(file_vigil_plugin_agent_v1_agent_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
