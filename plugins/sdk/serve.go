@@ -81,4 +81,3 @@ func hclogLevel(v any) string {
 	}
 	return "error"
 }
-
