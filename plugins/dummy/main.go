@@ -9,7 +9,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,7 +73,9 @@ func (d dummy) Execute(ctx context.Context, req sdk.Request) sdk.Response {
 		}
 	}
 	if listed(p["crash_action"], req.Action) {
-		fmt.Fprintf(os.Stderr, "dummy: crashing during %s as configured\n", req.Action)
+		// slog writes straight to the process's stderr; os.Stderr is
+		// go-plugin's stream by now and would lose the line on exit.
+		slog.Error("dummy: crashing during " + req.Action + " as configured (crash_action)")
 		os.Exit(3)
 	}
 	if listed(p["fail_action"], req.Action) {
