@@ -367,7 +367,9 @@ func (c *Class) start(ctx context.Context, typ, path string) (*proc, error) {
 	}
 	startTimeout := c.cfg.StartTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < startTimeout {
-		startTimeout = max(time.Until(dl), time.Millisecond)
+		// A little past the deadline, so that a plugin silent until then
+		// is reported as the operation's timeout, not as a failed start.
+		startTimeout = time.Until(dl) + 100*time.Millisecond
 	}
 	cmd := exec.Command(path)
 	// Its own process group, so a timeout kills whatever the plugin

@@ -123,6 +123,18 @@ func running(c config) (int, bool) {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return 0, false
 	}
+	// A server that exited stays a zombie until init reaps it, and a
+	// stale pidfile may name a reused pid: check state and command line.
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if _, rest, ok := strings.Cut(string(stat), ") "); ok && strings.HasPrefix(rest, "Z") {
+			return 0, false
+		}
+	}
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+		if args := strings.Split(string(cmdline), "\x00"); len(args) < 2 || args[1] != "serve" {
+			return 0, false
+		}
+	}
 	return pid, true
 }
 
