@@ -331,7 +331,7 @@ func (c *Class) failed(ctx context.Context, op agent.Operation, err error) agent
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return agent.Result{Status: agent.StatusTimedOut,
-			Output: fmt.Sprintf("plugin %s: %s timed out after %v; the plugin process was killed", op.Type, op.Action, op.Timeout)}
+			Output: fmt.Sprintf("plugin %s: %s timed out (timeout %v); the plugin process and its process group were killed", op.Type, op.Action, op.Timeout)}
 	case ctx.Err() != nil:
 		return agent.Result{Status: agent.StatusCancelled,
 			Output: fmt.Sprintf("plugin %s: %s cancelled; the plugin process was killed", op.Type, op.Action)}
