@@ -296,14 +296,41 @@ func (c *Class) exec(ctx context.Context, op agent.Operation) agent.Result {
 	if err != nil {
 		return c.failed(ctx, op, err)
 	}
-	resp, err := p.client.Execute(ctx, sdk.Request{
-		Action:     op.Action,
-		ResourceID: op.ResourceID,
-		Params:     op.Params,
-		Meta:       op.Meta,
-		Timeout:    timeout,
-		Interval:   op.Interval,
-	})
+	// The call itself gets a later deadline than the operation: gRPC
+	// passes deadlines on, and a plugin that honours its own would answer
+	// at the very moment this side times out, so which of the two wins
+	// would be a race. This side's timer alone decides; the plugin is
+	// killed when it fires.
+	type answer struct {
+		resp sdk.Response
+		err  error
+	}
+	callCtx, cancelCall := context.WithCancel(context.WithoutCancel(ctx))
+	if deadline, ok := ctx.Deadline(); ok {
+		callCtx, cancelCall = context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(pluginCallGrace))
+	}
+	defer cancelCall()
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := p.client.Execute(callCtx, sdk.Request{
+			Action:     op.Action,
+			ResourceID: op.ResourceID,
+			Params:     op.Params,
+			Meta:       op.Meta,
+			Timeout:    timeout,
+			Interval:   op.Interval,
+		})
+		answered <- answer{resp, err}
+	}()
+	var resp sdk.Response
+	select {
+	case a := <-answered:
+		resp, err = a.resp, a.err
+	case <-ctx.Done():
+		p.kill()
+		<-answered
+		return c.failed(ctx, op, ctx.Err())
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// The plugin may be stuck: do not wait for a graceful exit.
@@ -324,6 +351,10 @@ func (c *Class) exec(ctx context.Context, op agent.Operation) agent.Result {
 		Output:     resp.Output,
 	}
 }
+
+// pluginCallGrace is how much later than the operation's timeout the call
+// to the plugin times out; see Exec.
+const pluginCallGrace = 5 * time.Second
 
 // failed turns an error of starting or talking to a plugin into a Result:
 // timed out or cancelled when ctx ended, otherwise an error.
