@@ -413,7 +413,20 @@ func (c *Cluster) startDaemon(n *Node, d *Daemon, binDir string) error {
 	d.Binary = bin
 	// Reap the child if it ends while this process lives; otherwise it
 	// would linger as a zombie that looks alive to Down.
-	go cmd.Wait()
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	// Until the child has called exec, /proc shows this program's command
+	// line and alive would call it dead: wait for the exec (or the exit).
+	for deadline := time.Now().Add(5 * time.Second); !c.alive(d) && time.Now().Before(deadline); {
+		select {
+		case <-exited:
+			return nil
+		case <-time.After(time.Millisecond):
+		}
+	}
 	return nil
 }
 

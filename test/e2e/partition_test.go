@@ -9,6 +9,9 @@ import (
 	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 )
 
+// ciRun reports whether the tests run in CI, where nothing may be skipped.
+func ciRun() bool { return os.Getenv("CI") == "true" }
+
 // requireRoot skips a test that cuts links (nftables) when not root, except
 // under CI=true, where CI runs as root and a skip would hide a failure.
 func requireRoot(t *testing.T) {
@@ -16,7 +19,7 @@ func requireRoot(t *testing.T) {
 	if os.Geteuid() == 0 {
 		return
 	}
-	if os.Getenv("CI") == "true" {
+	if ciRun() {
 		t.Fatal("this test cuts links with nftables and needs root; CI runs as root")
 	}
 	t.Skip("skipped: cutting links between nodes (nftables) needs root; run the tests as root to include it")
