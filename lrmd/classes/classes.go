@@ -67,11 +67,13 @@ func (c RunConfig) runStdout(ctx context.Context, path, action string, env []str
 		ExecTime: o.Duration,
 	}
 	res.ExitReason = ocf.ParseExitReason(o.Stderr)
+	// The context may end before the agent started as well as while it
+	// ran (then it was killed): either way its error says why.
 	switch {
-	case o.Killed && errors.Is(o.Err, context.DeadlineExceeded):
+	case errors.Is(o.Err, context.DeadlineExceeded):
 		res.Status = agent.StatusTimedOut
 		res.ExitCode = int(ocf.ErrGeneric)
-	case o.Killed:
+	case o.Killed || errors.Is(o.Err, context.Canceled):
 		res.Status = agent.StatusCancelled
 		res.ExitCode = int(ocf.ErrGeneric)
 	case o.Err != nil:
