@@ -26,11 +26,15 @@ import (
 	lrmv1 "github.com/vigil-ha/vigil/proto/vigil/lrm/v1"
 )
 
-// Start builds the executor with the ocf, lsb and plugin classes and serves
+// Start builds the executor with the ocf, lsb, systemd and plugin classes and serves
 // ExecutorService. Its work stops when ctx ends.
 func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	ocf := classes.NewOCF(classes.OCFConfig{})
 	lsb := classes.NewLSB(classes.LSBConfig{})
+	systemd := classes.NewSystemd(classes.SystemdConfig{})
+	if err := systemd.Available(); err != nil {
+		env.Logger.Info("systemd class unavailable", "why", err)
+	}
 	pcfg := plugin.DefaultConfig()
 	if env.Config.Vigil.PluginDir != "" {
 		pcfg.Dir = env.Config.Vigil.PluginDir
@@ -39,7 +43,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	if err != nil {
 		return err
 	}
-	exec := executor.NewWithOptions(executor.Options{Logger: env.Logger, Context: ctx}, ocf, lsb, plugins)
+	exec := executor.NewWithOptions(executor.Options{Logger: env.Logger, Context: ctx}, ocf, lsb, systemd, plugins)
 	go func() {
 		<-ctx.Done()
 		exec.Close()

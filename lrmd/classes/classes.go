@@ -57,8 +57,13 @@ func (c RunConfig) run(ctx context.Context, path, action string, env []string, m
 
 // runStdout is run that also returns the agent's stdout alone.
 func (c RunConfig) runStdout(ctx context.Context, path, action string, env []string, mapCode func(int) int) (agent.Result, string) {
+	return c.runArgs(ctx, path, []string{action}, env, mapCode)
+}
+
+// runArgs is runStdout with any arguments.
+func (c RunConfig) runArgs(ctx context.Context, path string, args []string, env []string, mapCode func(int) int) (agent.Result, string) {
 	o := runner.Run(ctx, runner.Command{
-		Path: path, Args: []string{action}, Env: env, Dir: "/",
+		Path: path, Args: args, Env: env, Dir: "/",
 		Wrapper: c.Wrapper, MaxOutput: c.MaxOutput, Grace: c.Grace,
 	})
 	res := agent.Result{
