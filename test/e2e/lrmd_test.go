@@ -50,6 +50,12 @@ func TestExecutorThroughTheCLI(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d with %q:\n%s", step.action, code, step.code, step.want, out)
 		}
 	}
+	// A missing required parameter: the agent's own validate-all says
+	// which, and the result carries its exit reason.
+	out, code = vigil("lrm", "exec", "ocf:heartbeat:IPaddr2", "--action", "validate-all")
+	if code == 0 || !strings.Contains(out, "exit code 6") || !strings.Contains(out, "ip parameter") {
+		t.Errorf("validate-all without ip: exit %d\n%s", code, out)
+	}
 	out, code = vigil("lrm", "exec", "ocf:heartbeat:NoSuchAgent", "--action", "start")
 	if code == 0 || !strings.Contains(out, "not installed") {
 		t.Errorf("unknown agent: exit %d\n%s", code, out)
