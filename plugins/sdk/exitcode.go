@@ -1,41 +1,46 @@
 package sdk
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/vigil-ha/vigil/lrmd/ocf"
+)
 
 // ExitCode is the OCF exit code of an action. The values are those of the
 // OCF resource agent API, so they mean the same to the cluster whether an
 // agent is a shell script or a plugin.
 type ExitCode int
 
-// The OCF exit codes.
+// The OCF exit codes. Their values come from lrmd/ocf, the one table of
+// OCF codes in Vigil, so an agent and the executor cannot disagree.
 const (
 	// Success: the action succeeded; for monitor, the resource runs.
-	Success ExitCode = 0
+	Success ExitCode = ExitCode(ocf.Success)
 	// ErrGeneric: a soft error; the cluster tries to recover in place.
-	ErrGeneric ExitCode = 1
+	ErrGeneric ExitCode = ExitCode(ocf.ErrGeneric)
 	// ErrArgs: the parameters are wrong for this action.
-	ErrArgs ExitCode = 2
+	ErrArgs ExitCode = ExitCode(ocf.ErrArgs)
 	// ErrUnimplemented: the agent does not implement the action.
-	ErrUnimplemented ExitCode = 3
+	ErrUnimplemented ExitCode = ExitCode(ocf.ErrUnimplemented)
 	// ErrPerm: the agent lacks a permission.
-	ErrPerm ExitCode = 4
+	ErrPerm ExitCode = ExitCode(ocf.ErrPerm)
 	// ErrInstalled: something the agent needs is not installed on this
 	// node; a hard error, the resource is moved elsewhere.
-	ErrInstalled ExitCode = 5
+	ErrInstalled ExitCode = ExitCode(ocf.ErrInstalled)
 	// ErrConfigured: the configuration is wrong everywhere; a fatal error,
 	// the resource is not started anywhere.
-	ErrConfigured ExitCode = 6
+	ErrConfigured ExitCode = ExitCode(ocf.ErrConfigured)
 	// NotRunning: the resource is cleanly stopped (monitor), or stop found
 	// nothing to stop.
-	NotRunning ExitCode = 7
+	NotRunning ExitCode = ExitCode(ocf.NotRunning)
 	// RunningPromoted: the resource runs in the promoted role (monitor).
-	RunningPromoted ExitCode = 8
+	RunningPromoted ExitCode = ExitCode(ocf.RunningPromoted)
 	// FailedPromoted: the resource failed in the promoted role.
-	FailedPromoted ExitCode = 9
+	FailedPromoted ExitCode = ExitCode(ocf.FailedPromoted)
 	// Degraded: the resource runs but not at full health.
-	Degraded ExitCode = 190
+	Degraded ExitCode = ExitCode(ocf.Degraded)
 	// DegradedPromoted: as Degraded, in the promoted role.
-	DegradedPromoted ExitCode = 191
+	DegradedPromoted ExitCode = ExitCode(ocf.DegradedPromoted)
 )
 
 var exitCodeNames = map[ExitCode]string{
