@@ -47,6 +47,10 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(out, "\nAll %d nodes are in one membership view. Node n1's links (vigil cfg status):\n\n", len(c.Nodes))
 				healthErr = g.showLinks(cmd, "text")
 			}
+			if healthErr == nil {
+				fmt.Fprintf(out, "\nQuorum as node n1's vigil-quorumd computes it (vigil quorum status):\n\n")
+				healthErr = g.showQuorumWhenQuorate(cmd, len(c.Nodes), 30*time.Second)
+			}
 			n := c.Nodes[0]
 			d, _ := n.Daemon("vigil-crmd")
 			admin := c.AdminFiles()

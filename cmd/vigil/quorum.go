@@ -186,3 +186,33 @@ func writeQuorumMembers(w io.Writer, st *quorumv1.Status) {
 		fmt.Fprintf(w, "%10d %10d %s\n", m.GetNodeId(), m.GetVotes(), name)
 	}
 }
+
+// showQuorumWhenQuorate waits up to wait for this partition to be quorate
+// with nodes members (the quorumds join just after the view forms) and
+// prints its status.
+func (g *globalFlags) showQuorumWhenQuorate(cmd *cobra.Command, nodes int, wait time.Duration) error {
+	conn, err := g.dial("vigil-quorumd")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), wait)
+	defer cancel()
+	c := quorumv1.NewQuorumServiceClient(conn)
+	for {
+		resp, err := c.GetStatus(ctx, &quorumv1.GetStatusRequest{})
+		if err == nil && resp.GetStatus().GetQuorate() && len(resp.GetStatus().GetMembers()) == nodes {
+			writeQuorumStatus(cmd.OutOrStdout(), resp.GetStatus(), time.Now())
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				writeQuorumStatus(cmd.OutOrStdout(), resp.GetStatus(), time.Now())
+				return fmt.Errorf("the cluster did not become quorate within %v", wait)
+			}
+			return fmt.Errorf("ask vigil-quorumd: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
