@@ -1,6 +1,6 @@
 // Package classes implements the script-based agent classes of vigil-lrmd:
 // ocf (agents under $OCF_ROOT/resource.d/PROVIDER/TYPE) and lsb (init
-// scripts under /etc/init.d). Both run their agents through lrmd/runner
+// scripts under /etc/init.d). Both run their agents through internal/runner
 // and report OCF exit codes (lrmd/ocf).
 package classes
 
@@ -17,7 +17,7 @@ import (
 
 	"github.com/vigil-ha/vigil/lrmd/agent"
 	"github.com/vigil-ha/vigil/lrmd/ocf"
-	"github.com/vigil-ha/vigil/lrmd/runner"
+	"github.com/vigil-ha/vigil/internal/runner"
 )
 
 // DefaultPath is the PATH agents run with unless the configuration gives

@@ -16,7 +16,7 @@ import (
 
 	"github.com/vigil-ha/vigil/lrmd/agent"
 	"github.com/vigil-ha/vigil/lrmd/ocf"
-	"github.com/vigil-ha/vigil/lrmd/runner"
+	"github.com/vigil-ha/vigil/internal/runner"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

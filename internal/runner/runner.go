@@ -1,7 +1,7 @@
-// Package runner runs one resource agent process for vigil-lrmd: in its
-// own process group, with a bounded capture of its output, and, when its
-// context ends, with the whole group killed so that nothing it started
-// survives.
+// Package runner runs one agent process (resource agents for vigil-lrmd,
+// fence agents for vigil-fenced): in its own process group, with a bounded
+// capture of its output, and, when its context ends, with the whole group
+// killed so that nothing it started survives.
 package runner
 
 import (
