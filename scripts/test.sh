@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: systemd-analyze (unit checks), nft (cutting
 # links between the nodes of a local cluster, as root), the real OCF agents
 # the executor runs (resource-agents, pacemaker-resource-agents) and ip
-# (network namespaces for IPaddr2).
+# (network namespaces for IPaddr2), and the fence agents vigil-fenced bridges
+# to (fence-agents).
 # Later work adds pacemaker-cli-utils here.
-debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2)
+debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2 fence-agents)
 
 install_debian_packages() {
 	local missing=()

@@ -5,6 +5,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ type Command struct {
 	// exited while something it left behind (a daemon that did not close
 	// its stdout) still holds the pipes; DefaultWaitDelay when zero.
 	WaitDelay time.Duration
+	// Stdin is the process's standard input (fence agents read their
+	// parameters there); nil means none.
+	Stdin []byte
 }
 
 // Outcome is how a Command ended.
@@ -100,6 +104,9 @@ func Run(ctx context.Context, c Command) Outcome {
 	}
 	stdout, stderr := &tailBuffer{max: maxOut}, &tailBuffer{max: maxOut}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = waitDelay
 
