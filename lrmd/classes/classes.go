@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigil-ha/vigil/internal/runner"
 	"github.com/vigil-ha/vigil/lrmd/agent"
 	"github.com/vigil-ha/vigil/lrmd/ocf"
-	"github.com/vigil-ha/vigil/internal/runner"
 )
 
 // DefaultPath is the PATH agents run with unless the configuration gives

@@ -14,9 +14,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/vigil-ha/vigil/internal/runner"
 	"github.com/vigil-ha/vigil/lrmd/agent"
 	"github.com/vigil-ha/vigil/lrmd/ocf"
-	"github.com/vigil-ha/vigil/internal/runner"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
