@@ -131,6 +131,14 @@ func (s *Server) Exec(ctx context.Context, req *lrmv1.ExecRequest) (*lrmv1.ExecR
 		if err != nil {
 			return nil, toStatus(err)
 		}
+		// The same recurring operation may be armed already (duplicates
+		// are merged) and its first result published long ago: answer
+		// with its last result instead of waiting for a change.
+		for _, h := range s.exec.History(op.ResourceID) {
+			if h.CallID == callID && h.Result.Status != agent.StatusPending {
+				return &lrmv1.ExecResponse{Result: resultToPB(h.CallID, h.Op, h.Result, h.QueueTime)}, nil
+			}
+		}
 		for {
 			select {
 			case <-ctx.Done():

@@ -50,6 +50,14 @@ func TestExecutorThroughTheCLI(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d with %q:\n%s", step.action, code, step.code, step.want, out)
 		}
 	}
+	// A recurring monitor, armed twice: the second is merged with the
+	// first and answers with its last result instead of waiting.
+	for range 2 {
+		out, code := vigil("lrm", "exec", "ocf:heartbeat:Dummy", "--resource", "d2", "--action", "monitor", "--interval", "1s", "--param", state)
+		if code != 1 || !strings.Contains(out, "done, exit code 7") {
+			t.Errorf("recurring monitor of a stopped resource: exit %d\n%s", code, out)
+		}
+	}
 	// A missing required parameter: the agent's own validate-all says
 	// which, and the result carries its exit reason.
 	out, code = vigil("lrm", "exec", "ocf:heartbeat:IPaddr2", "--action", "validate-all")
