@@ -26,7 +26,7 @@ import (
 	lrmv1 "github.com/vigil-ha/vigil/proto/vigil/lrm/v1"
 )
 
-// Start builds the executor with the ocf, lsb, systemd and plugin classes and serves
+// Start builds the executor with the ocf, lsb, systemd, service and plugin classes and serves
 // ExecutorService. Its work stops when ctx ends.
 func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	ocf := classes.NewOCF(classes.OCFConfig{})
@@ -43,7 +43,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	if err != nil {
 		return err
 	}
-	exec := executor.NewWithOptions(executor.Options{Logger: env.Logger, Context: ctx}, ocf, lsb, systemd, plugins)
+	exec := executor.NewWithOptions(executor.Options{Logger: env.Logger, Context: ctx}, ocf, lsb, systemd, classes.NewService(lsb, systemd), plugins)
 	go func() {
 		<-ctx.Done()
 		exec.Close()

@@ -4,6 +4,8 @@
 # `bin/vigil demo --help`), e.g. --dir DIR, --exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "==> go build -o bin/ ./cmd/..."
+echo "==> go build -o bin/ ./cmd/... && go build -o bin/plugins/ ./plugins/..."
 go build -o bin/ ./cmd/...
+mkdir -p bin/plugins
+go build -o bin/plugins/ ./plugins/dummy ./plugins/http
 exec bin/vigil demo "$@"

@@ -21,7 +21,7 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 		Short: "Run a local multi-node cluster on this machine (for trying Vigil, tests and benchmarks)",
 	}
 	var nodes int
-	var binDir string
+	var binDir, pluginDir string
 	up := &cobra.Command{
 		Use:   "up --nodes N --dir DIR",
 		Short: "Start a local cluster: N nodes, each with its own loopback address and five daemons",
@@ -34,7 +34,7 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := localcluster.Up(cmd.Context(), localcluster.Options{Dir: g.dir, Nodes: nodes, BinDir: bins})
+			c, err := localcluster.Up(cmd.Context(), localcluster.Options{Dir: g.dir, Nodes: nodes, BinDir: bins, PluginDir: pluginDir})
 			if err != nil {
 				return err
 			}
@@ -43,6 +43,7 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 	}
 	up.Flags().IntVar(&nodes, "nodes", 3, "number of nodes")
 	up.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: the directory of this vigil binary)")
+	up.Flags().StringVar(&pluginDir, "plugin-dir", "", "directory of the plugin resource agents and STONITH drivers of every node (default: BIN/plugins)")
 
 	down := &cobra.Command{
 		Use:   "down --dir DIR",

@@ -70,7 +70,11 @@ type Options struct {
 	// Quorum holds extra lines of the quorum section, e.g.
 	// "wait_for_all: 1"; a cluster of two nodes gets "two_node: 1".
 	Quorum []string
-	Logger *slog.Logger
+	// PluginDir holds the go-plugin resource agents and STONITH drivers
+	// every node loads (vigil.plugin_dir); empty means BINDIR/plugins,
+	// where scripts/demo.sh and the tests build the shipped plugins.
+	PluginDir string
+	Logger    *slog.Logger
 }
 
 // Cluster is a running local cluster, as recorded in DIR/cluster.json.
@@ -78,7 +82,9 @@ type Cluster struct {
 	Dir    string   `json:"dir"`
 	Name   string   `json:"name"`
 	Quorum []string `json:"quorum,omitempty"`
-	Nodes  []*Node  `json:"nodes"`
+	// PluginDir is vigil.plugin_dir of every node.
+	PluginDir string  `json:"plugin_dir,omitempty"`
+	Nodes     []*Node `json:"nodes"`
 }
 
 // Node is one node of a local cluster.
@@ -167,9 +173,15 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("localcluster: daemon binary %s not found in %s (build them with `go build -o DIR ./cmd/...`)", name, opts.BinDir)
 		}
 	}
-	c := &Cluster{Dir: dir, Name: opts.ClusterName, Quorum: opts.Quorum}
+	c := &Cluster{Dir: dir, Name: opts.ClusterName, Quorum: opts.Quorum, PluginDir: opts.PluginDir}
 	if c.Name == "" {
 		c.Name = "vigil-local"
+	}
+	if c.PluginDir == "" {
+		c.PluginDir = filepath.Join(opts.BinDir, "plugins")
+	}
+	if c.PluginDir, err = filepath.Abs(c.PluginDir); err != nil {
+		return nil, fmt.Errorf("localcluster: %w", err)
 	}
 	block, err := freeAddressBlock(opts.Nodes)
 	if err != nil {
@@ -318,6 +330,9 @@ func (c *Cluster) configText(n *Node) string {
 	files := pki.FilesFor(c.PKIDir(), pki.RoleNode, n.Name)
 	fmt.Fprintf(&b, "tls {\n\tca: %s\n\tcert: %s\n\tkey: %s\n}\n\n", files.CA, files.Cert, files.Key)
 	fmt.Fprintf(&b, "vigil {\n\tlocal_node: %s\n\tstate_dir: %s\n\tpeer_port: %d\n", n.Name, filepath.Join(c.Dir, "nodes", n.Name, "state"), peerPort)
+	if c.PluginDir != "" {
+		fmt.Fprintf(&b, "\tplugin_dir: %s\n", c.PluginDir)
+	}
 	for _, kv := range []struct{ key, daemon string }{
 		{"messaging_listen", "vigil-messagingd"},
 		{"quorum_listen", "vigil-quorumd"},

@@ -47,6 +47,14 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "go build ./cmd/...: %v\n%s", err, out)
 		return 1
 	}
+	// The shipped plugins, where the harness points every node's
+	// vigil.plugin_dir by default.
+	build = exec.Command("go", "build", "-o", filepath.Join(dir, "plugins")+string(os.PathSeparator), "./plugins/dummy", "./plugins/http")
+	build.Dir = moduleRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build ./plugins/...: %v\n%s", err, out)
+		return 1
+	}
 	binDir = dir
 	code := m.Run()
 	if code == 0 {
