@@ -138,8 +138,12 @@ type FenceRequest struct {
 	Target string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	Action Action                 `protobuf:"varint,2,opt,name=action,proto3,enum=vigil.fence.v1.Action" json:"action,omitempty"`
 	// tolerance: succeed at once if the target was fenced this recently.
-	Tolerance     *durationpb.Duration `protobuf:"bytes,3,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
-	Timeout       *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Tolerance *durationpb.Duration `protobuf:"bytes,3,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
+	// timeout bounds the whole request; unset means the default (60 s).
+	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// allow_self lets the target's own node execute the fencing (suicide);
+	// without it a device hosted on the target is never used.
+	AllowSelf     bool `protobuf:"varint,5,opt,name=allow_self,json=allowSelf,proto3" json:"allow_self,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +206,13 @@ func (x *FenceRequest) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *FenceRequest) GetAllowSelf() bool {
+	if x != nil {
+		return x.AllowSelf
+	}
+	return false
+}
+
 type FenceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Entry         *HistoryEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
@@ -255,12 +266,18 @@ type HistoryEntry struct {
 	// origin is the node that asked for the fencing.
 	Origin string `protobuf:"bytes,5,opt,name=origin,proto3" json:"origin,omitempty"`
 	// executioner is the node whose device carried it out.
-	Executioner   string                 `protobuf:"bytes,6,opt,name=executioner,proto3" json:"executioner,omitempty"`
-	Device        string                 `protobuf:"bytes,7,opt,name=device,proto3" json:"device,omitempty"`
-	Client        string                 `protobuf:"bytes,8,opt,name=client,proto3" json:"client,omitempty"`
-	RequestedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
-	ExitReason    string                 `protobuf:"bytes,11,opt,name=exit_reason,json=exitReason,proto3" json:"exit_reason,omitempty"`
+	Executioner string                 `protobuf:"bytes,6,opt,name=executioner,proto3" json:"executioner,omitempty"`
+	Device      string                 `protobuf:"bytes,7,opt,name=device,proto3" json:"device,omitempty"`
+	Client      string                 `protobuf:"bytes,8,opt,name=client,proto3" json:"client,omitempty"`
+	RequestedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	// exit_reason says why the request failed, or how it succeeded: each
+	// level and device tried, in order, with its result.
+	ExitReason string `protobuf:"bytes,11,opt,name=exit_reason,json=exitReason,proto3" json:"exit_reason,omitempty"`
+	// level is the index of the level that succeeded (0 when none did or
+	// the request was confirmed manually).
+	Level         int32                `protobuf:"varint,12,opt,name=level,proto3" json:"level,omitempty"`
+	Timeout       *durationpb.Duration `protobuf:"bytes,13,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,6 +389,20 @@ func (x *HistoryEntry) GetExitReason() string {
 	return ""
 }
 
+func (x *HistoryEntry) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *HistoryEntry) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
 type GetHistoryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// target limits the history to one node when set.
@@ -467,8 +498,17 @@ type Device struct {
 	// driver is a fence agent (fence_ipmilan) or a plugin (plugin:NAME).
 	Driver     string            `protobuf:"bytes,2,opt,name=driver,proto3" json:"driver,omitempty"`
 	Parameters map[string]string `protobuf:"bytes,3,rep,name=parameters,proto3" json:"parameters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// targets are the nodes the device can fence, once known.
-	Targets       []string `protobuf:"bytes,4,rep,name=targets,proto3" json:"targets,omitempty"`
+	// targets are the nodes the device can fence, once known: the static
+	// list, or what its list action answered.
+	Targets []string `protobuf:"bytes,4,rep,name=targets,proto3" json:"targets,omitempty"`
+	// node is the node hosting the device: the one where it was
+	// registered, the only one that runs it.
+	Node string `protobuf:"bytes,5,opt,name=node,proto3" json:"node,omitempty"`
+	// host_check is the effective pcmk_host_check: static-list,
+	// dynamic-list, status or none.
+	HostCheck string `protobuf:"bytes,6,opt,name=host_check,json=hostCheck,proto3" json:"host_check,omitempty"`
+	// targets_error says why the targets are not known (a failed list).
+	TargetsError  string `protobuf:"bytes,7,opt,name=targets_error,json=targetsError,proto3" json:"targets_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -529,6 +569,27 @@ func (x *Device) GetTargets() []string {
 		return x.Targets
 	}
 	return nil
+}
+
+func (x *Device) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Device) GetHostCheck() string {
+	if x != nil {
+		return x.HostCheck
+	}
+	return ""
+}
+
+func (x *Device) GetTargetsError() string {
+	if x != nil {
+		return x.TargetsError
+	}
+	return ""
 }
 
 type ListDevicesRequest struct {
@@ -771,18 +832,427 @@ func (*UnregisterDeviceResponse) Descriptor() ([]byte, []int) {
 	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{11}
 }
 
+type ConfirmRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmRequest) Reset() {
+	*x = ConfirmRequest{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmRequest) ProtoMessage() {}
+
+func (x *ConfirmRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ConfirmRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+type ConfirmResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *HistoryEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmResponse) Reset() {
+	*x = ConfirmResponse{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmResponse) ProtoMessage() {}
+
+func (x *ConfirmResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ConfirmResponse) GetEntry() *HistoryEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// Level is one fencing level of a target: every device must succeed.
+type Level struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Target string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// index orders the levels of a target, from 1; lower is tried first.
+	Index         int32    `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Devices       []string `protobuf:"bytes,3,rep,name=devices,proto3" json:"devices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Level) Reset() {
+	*x = Level{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Level) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Level) ProtoMessage() {}
+
+func (x *Level) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Level.ProtoReflect.Descriptor instead.
+func (*Level) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Level) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Level) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *Level) GetDevices() []string {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+type AddLevelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Level         *Level                 `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddLevelRequest) Reset() {
+	*x = AddLevelRequest{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddLevelRequest) ProtoMessage() {}
+
+func (x *AddLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddLevelRequest.ProtoReflect.Descriptor instead.
+func (*AddLevelRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AddLevelRequest) GetLevel() *Level {
+	if x != nil {
+		return x.Level
+	}
+	return nil
+}
+
+type AddLevelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddLevelResponse) Reset() {
+	*x = AddLevelResponse{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddLevelResponse) ProtoMessage() {}
+
+func (x *AddLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddLevelResponse.ProtoReflect.Descriptor instead.
+func (*AddLevelResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{16}
+}
+
+type RemoveLevelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Index         int32                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveLevelRequest) Reset() {
+	*x = RemoveLevelRequest{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveLevelRequest) ProtoMessage() {}
+
+func (x *RemoveLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveLevelRequest.ProtoReflect.Descriptor instead.
+func (*RemoveLevelRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RemoveLevelRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *RemoveLevelRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type RemoveLevelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveLevelResponse) Reset() {
+	*x = RemoveLevelResponse{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveLevelResponse) ProtoMessage() {}
+
+func (x *RemoveLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveLevelResponse.ProtoReflect.Descriptor instead.
+func (*RemoveLevelResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{18}
+}
+
+type ListLevelsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// target limits the list to one node when set.
+	Target        string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLevelsRequest) Reset() {
+	*x = ListLevelsRequest{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLevelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLevelsRequest) ProtoMessage() {}
+
+func (x *ListLevelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLevelsRequest.ProtoReflect.Descriptor instead.
+func (*ListLevelsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListLevelsRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+type ListLevelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Levels        []*Level               `protobuf:"bytes,1,rep,name=levels,proto3" json:"levels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLevelsResponse) Reset() {
+	*x = ListLevelsResponse{}
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLevelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLevelsResponse) ProtoMessage() {}
+
+func (x *ListLevelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_fence_v1_fence_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLevelsResponse.ProtoReflect.Descriptor instead.
+func (*ListLevelsResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_fence_v1_fence_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListLevelsResponse) GetLevels() []*Level {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
 var File_vigil_fence_v1_fence_proto protoreflect.FileDescriptor
 
 const file_vigil_fence_v1_fence_proto_rawDesc = "" +
 	"\n" +
-	"\x1avigil/fence/v1/fence.proto\x12\x0evigil.fence.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18vigil/auth/v1/auth.proto\"\xc4\x01\n" +
+	"\x1avigil/fence/v1/fence.proto\x12\x0evigil.fence.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18vigil/auth/v1/auth.proto\"\xe3\x01\n" +
 	"\fFenceRequest\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12.\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x16.vigil.fence.v1.ActionR\x06action\x127\n" +
 	"\ttolerance\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\ttolerance\x123\n" +
-	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"C\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x1d\n" +
+	"\n" +
+	"allow_self\x18\x05 \x01(\bR\tallowSelf\"C\n" +
 	"\rFenceResponse\x122\n" +
-	"\x05entry\x18\x01 \x01(\v2\x1c.vigil.fence.v1.HistoryEntryR\x05entry\"\x9c\x03\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1c.vigil.fence.v1.HistoryEntryR\x05entry\"\xe7\x03\n" +
 	"\fHistoryEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12.\n" +
@@ -796,18 +1266,24 @@ const file_vigil_fence_v1_fence_proto_rawDesc = "" +
 	"\fcompleted_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12\x1f\n" +
 	"\vexit_reason\x18\v \x01(\tR\n" +
-	"exitReason\"+\n" +
+	"exitReason\x12\x14\n" +
+	"\x05level\x18\f \x01(\x05R\x05level\x123\n" +
+	"\atimeout\x18\r \x01(\v2\x19.google.protobuf.DurationR\atimeout\"+\n" +
 	"\x11GetHistoryRequest\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\"L\n" +
 	"\x12GetHistoryResponse\x126\n" +
-	"\aentries\x18\x01 \x03(\v2\x1c.vigil.fence.v1.HistoryEntryR\aentries\"\xd1\x01\n" +
+	"\aentries\x18\x01 \x03(\v2\x1c.vigil.fence.v1.HistoryEntryR\aentries\"\xa9\x02\n" +
 	"\x06Device\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06driver\x18\x02 \x01(\tR\x06driver\x12F\n" +
 	"\n" +
 	"parameters\x18\x03 \x03(\v2&.vigil.fence.v1.Device.ParametersEntryR\n" +
 	"parameters\x12\x18\n" +
-	"\atargets\x18\x04 \x03(\tR\atargets\x1a=\n" +
+	"\atargets\x18\x04 \x03(\tR\atargets\x12\x12\n" +
+	"\x04node\x18\x05 \x01(\tR\x04node\x12\x1d\n" +
+	"\n" +
+	"host_check\x18\x06 \x01(\tR\thostCheck\x12#\n" +
+	"\rtargets_error\x18\a \x01(\tR\ftargetsError\x1a=\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x14\n" +
@@ -819,7 +1295,26 @@ const file_vigil_fence_v1_fence_proto_rawDesc = "" +
 	"\x16RegisterDeviceResponse\")\n" +
 	"\x17UnregisterDeviceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x1a\n" +
-	"\x18UnregisterDeviceResponse*R\n" +
+	"\x18UnregisterDeviceResponse\"(\n" +
+	"\x0eConfirmRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\"E\n" +
+	"\x0fConfirmResponse\x122\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1c.vigil.fence.v1.HistoryEntryR\x05entry\"O\n" +
+	"\x05Level\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x18\n" +
+	"\adevices\x18\x03 \x03(\tR\adevices\">\n" +
+	"\x0fAddLevelRequest\x12+\n" +
+	"\x05level\x18\x01 \x01(\v2\x15.vigil.fence.v1.LevelR\x05level\"\x12\n" +
+	"\x10AddLevelResponse\"B\n" +
+	"\x12RemoveLevelRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\"\x15\n" +
+	"\x13RemoveLevelResponse\"+\n" +
+	"\x11ListLevelsRequest\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\"C\n" +
+	"\x12ListLevelsResponse\x12-\n" +
+	"\x06levels\x18\x01 \x03(\v2\x15.vigil.fence.v1.LevelR\x06levels*R\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -830,7 +1325,7 @@ const file_vigil_fence_v1_fence_proto_rawDesc = "" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x13\n" +
 	"\x0fSTATE_SUCCEEDED\x10\x02\x12\x10\n" +
-	"\fSTATE_FAILED\x10\x032\xfd\x03\n" +
+	"\fSTATE_FAILED\x10\x032\xed\x06\n" +
 	"\fFenceService\x12N\n" +
 	"\x05Fence\x12\x1c.vigil.fence.v1.FenceRequest\x1a\x1d.vigil.fence.v1.FenceResponse\"\b\xca\xf3\x18\x04\n" +
 	"\x02\x01\x02\x12^\n" +
@@ -842,7 +1337,16 @@ const file_vigil_fence_v1_fence_proto_rawDesc = "" +
 	"\x0eRegisterDevice\x12%.vigil.fence.v1.RegisterDeviceRequest\x1a&.vigil.fence.v1.RegisterDeviceResponse\"\b\xca\xf3\x18\x04\n" +
 	"\x02\x01\x02\x12o\n" +
 	"\x10UnregisterDevice\x12'.vigil.fence.v1.UnregisterDeviceRequest\x1a(.vigil.fence.v1.UnregisterDeviceResponse\"\b\xca\xf3\x18\x04\n" +
-	"\x02\x01\x02B\xb2\x01\n" +
+	"\x02\x01\x02\x12S\n" +
+	"\aConfirm\x12\x1e.vigil.fence.v1.ConfirmRequest\x1a\x1f.vigil.fence.v1.ConfirmResponse\"\a\xca\xf3\x18\x03\n" +
+	"\x01\x02\x12W\n" +
+	"\bAddLevel\x12\x1f.vigil.fence.v1.AddLevelRequest\x1a .vigil.fence.v1.AddLevelResponse\"\b\xca\xf3\x18\x04\n" +
+	"\x02\x01\x02\x12`\n" +
+	"\vRemoveLevel\x12\".vigil.fence.v1.RemoveLevelRequest\x1a#.vigil.fence.v1.RemoveLevelResponse\"\b\xca\xf3\x18\x04\n" +
+	"\x02\x01\x02\x12^\n" +
+	"\n" +
+	"ListLevels\x12!.vigil.fence.v1.ListLevelsRequest\x1a\".vigil.fence.v1.ListLevelsResponse\"\t\xca\xf3\x18\x05\n" +
+	"\x03\x01\x02\x03B\xb2\x01\n" +
 	"\x12com.vigil.fence.v1B\n" +
 	"FenceProtoP\x01Z6github.com/vigil-ha/vigil/proto/vigil/fence/v1;fencev1\xa2\x02\x03VFX\xaa\x02\x0eVigil.Fence.V1\xca\x02\x0eVigil\\Fence\\V1\xe2\x02\x1aVigil\\Fence\\V1\\GPBMetadata\xea\x02\x10Vigil::Fence::V1b\x06proto3"
 
@@ -859,7 +1363,7 @@ func file_vigil_fence_v1_fence_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_fence_v1_fence_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_fence_v1_fence_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vigil_fence_v1_fence_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_vigil_fence_v1_fence_proto_goTypes = []any{
 	(Action)(0),                      // 0: vigil.fence.v1.Action
 	(State)(0),                       // 1: vigil.fence.v1.State
@@ -875,38 +1379,59 @@ var file_vigil_fence_v1_fence_proto_goTypes = []any{
 	(*RegisterDeviceResponse)(nil),   // 11: vigil.fence.v1.RegisterDeviceResponse
 	(*UnregisterDeviceRequest)(nil),  // 12: vigil.fence.v1.UnregisterDeviceRequest
 	(*UnregisterDeviceResponse)(nil), // 13: vigil.fence.v1.UnregisterDeviceResponse
-	nil,                              // 14: vigil.fence.v1.Device.ParametersEntry
-	(*durationpb.Duration)(nil),      // 15: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
+	(*ConfirmRequest)(nil),           // 14: vigil.fence.v1.ConfirmRequest
+	(*ConfirmResponse)(nil),          // 15: vigil.fence.v1.ConfirmResponse
+	(*Level)(nil),                    // 16: vigil.fence.v1.Level
+	(*AddLevelRequest)(nil),          // 17: vigil.fence.v1.AddLevelRequest
+	(*AddLevelResponse)(nil),         // 18: vigil.fence.v1.AddLevelResponse
+	(*RemoveLevelRequest)(nil),       // 19: vigil.fence.v1.RemoveLevelRequest
+	(*RemoveLevelResponse)(nil),      // 20: vigil.fence.v1.RemoveLevelResponse
+	(*ListLevelsRequest)(nil),        // 21: vigil.fence.v1.ListLevelsRequest
+	(*ListLevelsResponse)(nil),       // 22: vigil.fence.v1.ListLevelsResponse
+	nil,                              // 23: vigil.fence.v1.Device.ParametersEntry
+	(*durationpb.Duration)(nil),      // 24: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
 }
 var file_vigil_fence_v1_fence_proto_depIdxs = []int32{
 	0,  // 0: vigil.fence.v1.FenceRequest.action:type_name -> vigil.fence.v1.Action
-	15, // 1: vigil.fence.v1.FenceRequest.tolerance:type_name -> google.protobuf.Duration
-	15, // 2: vigil.fence.v1.FenceRequest.timeout:type_name -> google.protobuf.Duration
+	24, // 1: vigil.fence.v1.FenceRequest.tolerance:type_name -> google.protobuf.Duration
+	24, // 2: vigil.fence.v1.FenceRequest.timeout:type_name -> google.protobuf.Duration
 	4,  // 3: vigil.fence.v1.FenceResponse.entry:type_name -> vigil.fence.v1.HistoryEntry
 	0,  // 4: vigil.fence.v1.HistoryEntry.action:type_name -> vigil.fence.v1.Action
 	1,  // 5: vigil.fence.v1.HistoryEntry.state:type_name -> vigil.fence.v1.State
-	16, // 6: vigil.fence.v1.HistoryEntry.requested_at:type_name -> google.protobuf.Timestamp
-	16, // 7: vigil.fence.v1.HistoryEntry.completed_at:type_name -> google.protobuf.Timestamp
-	4,  // 8: vigil.fence.v1.GetHistoryResponse.entries:type_name -> vigil.fence.v1.HistoryEntry
-	14, // 9: vigil.fence.v1.Device.parameters:type_name -> vigil.fence.v1.Device.ParametersEntry
-	7,  // 10: vigil.fence.v1.ListDevicesResponse.devices:type_name -> vigil.fence.v1.Device
-	7,  // 11: vigil.fence.v1.RegisterDeviceRequest.device:type_name -> vigil.fence.v1.Device
-	2,  // 12: vigil.fence.v1.FenceService.Fence:input_type -> vigil.fence.v1.FenceRequest
-	5,  // 13: vigil.fence.v1.FenceService.GetHistory:input_type -> vigil.fence.v1.GetHistoryRequest
-	8,  // 14: vigil.fence.v1.FenceService.ListDevices:input_type -> vigil.fence.v1.ListDevicesRequest
-	10, // 15: vigil.fence.v1.FenceService.RegisterDevice:input_type -> vigil.fence.v1.RegisterDeviceRequest
-	12, // 16: vigil.fence.v1.FenceService.UnregisterDevice:input_type -> vigil.fence.v1.UnregisterDeviceRequest
-	3,  // 17: vigil.fence.v1.FenceService.Fence:output_type -> vigil.fence.v1.FenceResponse
-	6,  // 18: vigil.fence.v1.FenceService.GetHistory:output_type -> vigil.fence.v1.GetHistoryResponse
-	9,  // 19: vigil.fence.v1.FenceService.ListDevices:output_type -> vigil.fence.v1.ListDevicesResponse
-	11, // 20: vigil.fence.v1.FenceService.RegisterDevice:output_type -> vigil.fence.v1.RegisterDeviceResponse
-	13, // 21: vigil.fence.v1.FenceService.UnregisterDevice:output_type -> vigil.fence.v1.UnregisterDeviceResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	25, // 6: vigil.fence.v1.HistoryEntry.requested_at:type_name -> google.protobuf.Timestamp
+	25, // 7: vigil.fence.v1.HistoryEntry.completed_at:type_name -> google.protobuf.Timestamp
+	24, // 8: vigil.fence.v1.HistoryEntry.timeout:type_name -> google.protobuf.Duration
+	4,  // 9: vigil.fence.v1.GetHistoryResponse.entries:type_name -> vigil.fence.v1.HistoryEntry
+	23, // 10: vigil.fence.v1.Device.parameters:type_name -> vigil.fence.v1.Device.ParametersEntry
+	7,  // 11: vigil.fence.v1.ListDevicesResponse.devices:type_name -> vigil.fence.v1.Device
+	7,  // 12: vigil.fence.v1.RegisterDeviceRequest.device:type_name -> vigil.fence.v1.Device
+	4,  // 13: vigil.fence.v1.ConfirmResponse.entry:type_name -> vigil.fence.v1.HistoryEntry
+	16, // 14: vigil.fence.v1.AddLevelRequest.level:type_name -> vigil.fence.v1.Level
+	16, // 15: vigil.fence.v1.ListLevelsResponse.levels:type_name -> vigil.fence.v1.Level
+	2,  // 16: vigil.fence.v1.FenceService.Fence:input_type -> vigil.fence.v1.FenceRequest
+	5,  // 17: vigil.fence.v1.FenceService.GetHistory:input_type -> vigil.fence.v1.GetHistoryRequest
+	8,  // 18: vigil.fence.v1.FenceService.ListDevices:input_type -> vigil.fence.v1.ListDevicesRequest
+	10, // 19: vigil.fence.v1.FenceService.RegisterDevice:input_type -> vigil.fence.v1.RegisterDeviceRequest
+	12, // 20: vigil.fence.v1.FenceService.UnregisterDevice:input_type -> vigil.fence.v1.UnregisterDeviceRequest
+	14, // 21: vigil.fence.v1.FenceService.Confirm:input_type -> vigil.fence.v1.ConfirmRequest
+	17, // 22: vigil.fence.v1.FenceService.AddLevel:input_type -> vigil.fence.v1.AddLevelRequest
+	19, // 23: vigil.fence.v1.FenceService.RemoveLevel:input_type -> vigil.fence.v1.RemoveLevelRequest
+	21, // 24: vigil.fence.v1.FenceService.ListLevels:input_type -> vigil.fence.v1.ListLevelsRequest
+	3,  // 25: vigil.fence.v1.FenceService.Fence:output_type -> vigil.fence.v1.FenceResponse
+	6,  // 26: vigil.fence.v1.FenceService.GetHistory:output_type -> vigil.fence.v1.GetHistoryResponse
+	9,  // 27: vigil.fence.v1.FenceService.ListDevices:output_type -> vigil.fence.v1.ListDevicesResponse
+	11, // 28: vigil.fence.v1.FenceService.RegisterDevice:output_type -> vigil.fence.v1.RegisterDeviceResponse
+	13, // 29: vigil.fence.v1.FenceService.UnregisterDevice:output_type -> vigil.fence.v1.UnregisterDeviceResponse
+	15, // 30: vigil.fence.v1.FenceService.Confirm:output_type -> vigil.fence.v1.ConfirmResponse
+	18, // 31: vigil.fence.v1.FenceService.AddLevel:output_type -> vigil.fence.v1.AddLevelResponse
+	20, // 32: vigil.fence.v1.FenceService.RemoveLevel:output_type -> vigil.fence.v1.RemoveLevelResponse
+	22, // 33: vigil.fence.v1.FenceService.ListLevels:output_type -> vigil.fence.v1.ListLevelsResponse
+	25, // [25:34] is the sub-list for method output_type
+	16, // [16:25] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_vigil_fence_v1_fence_proto_init() }
@@ -920,7 +1445,7 @@ func file_vigil_fence_v1_fence_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_fence_v1_fence_proto_rawDesc), len(file_vigil_fence_v1_fence_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

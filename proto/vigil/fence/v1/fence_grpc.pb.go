@@ -27,6 +27,10 @@ const (
 	FenceService_ListDevices_FullMethodName      = "/vigil.fence.v1.FenceService/ListDevices"
 	FenceService_RegisterDevice_FullMethodName   = "/vigil.fence.v1.FenceService/RegisterDevice"
 	FenceService_UnregisterDevice_FullMethodName = "/vigil.fence.v1.FenceService/UnregisterDevice"
+	FenceService_Confirm_FullMethodName          = "/vigil.fence.v1.FenceService/Confirm"
+	FenceService_AddLevel_FullMethodName         = "/vigil.fence.v1.FenceService/AddLevel"
+	FenceService_RemoveLevel_FullMethodName      = "/vigil.fence.v1.FenceService/RemoveLevel"
+	FenceService_ListLevels_FullMethodName       = "/vigil.fence.v1.FenceService/ListLevels"
 )
 
 // FenceServiceClient is the client API for FenceService service.
@@ -46,6 +50,16 @@ type FenceServiceClient interface {
 	RegisterDevice(ctx context.Context, in *RegisterDeviceRequest, opts ...grpc.CallOption) (*RegisterDeviceResponse, error)
 	// UnregisterDevice removes a fencing device.
 	UnregisterDevice(ctx context.Context, in *UnregisterDeviceRequest, opts ...grpc.CallOption) (*UnregisterDeviceResponse, error)
+	// Confirm records that a node is known to be off without running any
+	// device (stonith_admin --confirm): the administrator vouches for it.
+	Confirm(ctx context.Context, in *ConfirmRequest, opts ...grpc.CallOption) (*ConfirmResponse, error)
+	// AddLevel sets one fencing level of a target (replacing a level with
+	// the same index).
+	AddLevel(ctx context.Context, in *AddLevelRequest, opts ...grpc.CallOption) (*AddLevelResponse, error)
+	// RemoveLevel removes one fencing level of a target.
+	RemoveLevel(ctx context.Context, in *RemoveLevelRequest, opts ...grpc.CallOption) (*RemoveLevelResponse, error)
+	// ListLevels lists the fencing topology.
+	ListLevels(ctx context.Context, in *ListLevelsRequest, opts ...grpc.CallOption) (*ListLevelsResponse, error)
 }
 
 type fenceServiceClient struct {
@@ -106,6 +120,46 @@ func (c *fenceServiceClient) UnregisterDevice(ctx context.Context, in *Unregiste
 	return out, nil
 }
 
+func (c *fenceServiceClient) Confirm(ctx context.Context, in *ConfirmRequest, opts ...grpc.CallOption) (*ConfirmResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfirmResponse)
+	err := c.cc.Invoke(ctx, FenceService_Confirm_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fenceServiceClient) AddLevel(ctx context.Context, in *AddLevelRequest, opts ...grpc.CallOption) (*AddLevelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddLevelResponse)
+	err := c.cc.Invoke(ctx, FenceService_AddLevel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fenceServiceClient) RemoveLevel(ctx context.Context, in *RemoveLevelRequest, opts ...grpc.CallOption) (*RemoveLevelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveLevelResponse)
+	err := c.cc.Invoke(ctx, FenceService_RemoveLevel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fenceServiceClient) ListLevels(ctx context.Context, in *ListLevelsRequest, opts ...grpc.CallOption) (*ListLevelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLevelsResponse)
+	err := c.cc.Invoke(ctx, FenceService_ListLevels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FenceServiceServer is the server API for FenceService service.
 // All implementations must embed UnimplementedFenceServiceServer
 // for forward compatibility.
@@ -123,6 +177,16 @@ type FenceServiceServer interface {
 	RegisterDevice(context.Context, *RegisterDeviceRequest) (*RegisterDeviceResponse, error)
 	// UnregisterDevice removes a fencing device.
 	UnregisterDevice(context.Context, *UnregisterDeviceRequest) (*UnregisterDeviceResponse, error)
+	// Confirm records that a node is known to be off without running any
+	// device (stonith_admin --confirm): the administrator vouches for it.
+	Confirm(context.Context, *ConfirmRequest) (*ConfirmResponse, error)
+	// AddLevel sets one fencing level of a target (replacing a level with
+	// the same index).
+	AddLevel(context.Context, *AddLevelRequest) (*AddLevelResponse, error)
+	// RemoveLevel removes one fencing level of a target.
+	RemoveLevel(context.Context, *RemoveLevelRequest) (*RemoveLevelResponse, error)
+	// ListLevels lists the fencing topology.
+	ListLevels(context.Context, *ListLevelsRequest) (*ListLevelsResponse, error)
 	mustEmbedUnimplementedFenceServiceServer()
 }
 
@@ -147,6 +211,18 @@ func (UnimplementedFenceServiceServer) RegisterDevice(context.Context, *Register
 }
 func (UnimplementedFenceServiceServer) UnregisterDevice(context.Context, *UnregisterDeviceRequest) (*UnregisterDeviceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UnregisterDevice not implemented")
+}
+func (UnimplementedFenceServiceServer) Confirm(context.Context, *ConfirmRequest) (*ConfirmResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Confirm not implemented")
+}
+func (UnimplementedFenceServiceServer) AddLevel(context.Context, *AddLevelRequest) (*AddLevelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddLevel not implemented")
+}
+func (UnimplementedFenceServiceServer) RemoveLevel(context.Context, *RemoveLevelRequest) (*RemoveLevelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveLevel not implemented")
+}
+func (UnimplementedFenceServiceServer) ListLevels(context.Context, *ListLevelsRequest) (*ListLevelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLevels not implemented")
 }
 func (UnimplementedFenceServiceServer) mustEmbedUnimplementedFenceServiceServer() {}
 func (UnimplementedFenceServiceServer) testEmbeddedByValue()                      {}
@@ -259,6 +335,78 @@ func _FenceService_UnregisterDevice_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FenceService_Confirm_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FenceServiceServer).Confirm(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FenceService_Confirm_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FenceServiceServer).Confirm(ctx, req.(*ConfirmRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FenceService_AddLevel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddLevelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FenceServiceServer).AddLevel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FenceService_AddLevel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FenceServiceServer).AddLevel(ctx, req.(*AddLevelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FenceService_RemoveLevel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveLevelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FenceServiceServer).RemoveLevel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FenceService_RemoveLevel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FenceServiceServer).RemoveLevel(ctx, req.(*RemoveLevelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FenceService_ListLevels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLevelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FenceServiceServer).ListLevels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FenceService_ListLevels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FenceServiceServer).ListLevels(ctx, req.(*ListLevelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FenceService_ServiceDesc is the grpc.ServiceDesc for FenceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -285,6 +433,22 @@ var FenceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UnregisterDevice",
 			Handler:    _FenceService_UnregisterDevice_Handler,
+		},
+		{
+			MethodName: "Confirm",
+			Handler:    _FenceService_Confirm_Handler,
+		},
+		{
+			MethodName: "AddLevel",
+			Handler:    _FenceService_AddLevel_Handler,
+		},
+		{
+			MethodName: "RemoveLevel",
+			Handler:    _FenceService_RemoveLevel_Handler,
+		},
+		{
+			MethodName: "ListLevels",
+			Handler:    _FenceService_ListLevels_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
