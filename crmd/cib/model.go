@@ -79,6 +79,10 @@ type Configuration struct {
 	Tags   *Element
 	// Unknown holds other children of <configuration>.
 	Unknown []*Element
+	// SectionAttrs holds attributes written on <configuration> itself
+	// (key "configuration") or on a section element ("crm_config",
+	// "resources", ...), which Pacemaker does not use; nil when none.
+	SectionAttrs map[string][]Attr
 }
 
 // NVSet is a block of name/value pairs: cluster_property_set,
@@ -392,6 +396,9 @@ type FencingLevel struct {
 type Status struct {
 	NodeStates []*NodeState
 	Unknown    []*Element
+	// Extra holds attributes of the <status> element, which Pacemaker does
+	// not use.
+	Extra []Attr
 }
 
 // NodeState is a node_state: what the cluster knows of a node now.
@@ -427,6 +434,9 @@ type LRM struct {
 	Resources []*LRMResource
 	Extra     []Attr
 	Unknown   []*Element
+	// ResourcesAttrs holds attributes of the <lrm_resources> element (old
+	// CIBs give it an id).
+	ResourcesAttrs []Attr
 }
 
 // LRMResource is the operation history of one resource on one node.
