@@ -104,3 +104,16 @@ func countAttrs(t *testing.T, b []byte) int {
 	}
 	return n(root)
 }
+
+func decodeFile(t *testing.T, f string) *CIB {
+	t.Helper()
+	in, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Unmarshal(in)
+	if err != nil {
+		t.Fatalf("%s: %v", f, err)
+	}
+	return c
+}

@@ -165,10 +165,10 @@ func (cfg *Configuration) Property(name string) (string, bool) {
 }
 
 // StonithEnabled reports the stonith-enabled property, which is true unless
-// set to false.
+// set to false (an invalid value counts as the default, as in Pacemaker).
 func (cfg *Configuration) StonithEnabled() bool {
 	v, ok := cfg.Property("stonith-enabled")
-	return !ok || IsTrue(v)
+	return !ok || !IsBool(v) || IsTrue(v)
 }
 
 // EffectiveMeta returns the meta attributes that apply to the resource id:
