@@ -61,5 +61,6 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.node, "node", "", "with --dir: the node to talk to (default: the first)")
 	root.PersistentFlags().StringVar(&g.config, "config", "", "cluster configuration to read without --dir (default /etc/vigil/vigil.conf)")
 	root.AddCommand(newPKICommand(g), newClusterCommand(g), newDemoCommand(g), newCmapCommand(g), newCfgCommand(g), newCPGCommand(g), newBenchCommand(g), newQuorumCommand(g), newRACommand(g), newLRMCommand(g))
+	root.AddCommand(newStonithCommand(g))
 	return root
 }

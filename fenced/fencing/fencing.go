@@ -375,9 +375,9 @@ func (s *State) pending() []*Entry {
 
 // Apply applies one delivered message from node from, delivered at
 // position version of the group's order, at now.
-func (s *State) Apply(m Message, from string, version uint64, now time.Time) []Effect {
-	var effs []Effect
+func (s *State) Apply(m Message, from string, version uint64, now time.Time) (effs []Effect) {
 	if m.Request != 0 && from == s.local {
+		// Last: the client sees the change's own effects done first.
 		defer func() { effs = append(effs, Effect{Request: m.Request}) }()
 	}
 	switch {
