@@ -62,5 +62,6 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.config, "config", "", "cluster configuration to read without --dir (default /etc/vigil/vigil.conf)")
 	root.AddCommand(newPKICommand(g), newClusterCommand(g), newDemoCommand(g), newCmapCommand(g), newCfgCommand(g), newCPGCommand(g), newBenchCommand(g), newQuorumCommand(g), newRACommand(g), newLRMCommand(g))
 	root.AddCommand(newStonithCommand(g))
+	root.AddCommand(newVerifyCommand(g), newCIBCommand(g))
 	return root
 }
