@@ -283,9 +283,44 @@ func (s *Server) MulticastStream(stream grpc.ClientStreamingServer[messagingv1.M
 		}
 	}()
 	var resp messagingv1.MulticastStreamResponse
+	var batch [][]byte
+	var group string
+	var handle uint64
+	flush := func() error {
+		// Chunks of maxBatch: a batch must fit in the send queue whole.
+		for len(batch) > 0 {
+			n := min(len(batch), maxBatch)
+			if err := s.sendBatch(stream.Context(), group, handle, batch[:n], &resp); err != nil {
+				return err
+			}
+			batch = batch[n:]
+		}
+		batch = nil
+		return nil
+	}
+	// add appends a request's messages to the batch, sending the batch
+	// first when the request is for another group or handle.
+	add := func(req *messagingv1.MulticastStreamRequest) error {
+		if len(batch) > 0 && (req.GetGroup() != group || req.GetHandle() != handle) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		group, handle = req.GetGroup(), req.GetHandle()
+		if ps := req.GetPayloads(); len(ps) > 0 {
+			if len(req.GetPayload()) > 0 {
+				return status.Error(codes.InvalidArgument, "a multicast request carries either payload or payloads, not both")
+			}
+			batch = append(batch, ps...)
+			return nil
+		}
+		batch = append(batch, req.GetPayload())
+		return nil
+	}
 	for req := range reqs {
-		batch := [][]byte{req.GetPayload()}
-		group, handle := req.GetGroup(), req.GetHandle()
+		if err := add(req); err != nil {
+			return err
+		}
 	more:
 		for len(batch) < maxBatch {
 			select {
@@ -293,18 +328,14 @@ func (s *Server) MulticastStream(stream grpc.ClientStreamingServer[messagingv1.M
 				if !ok {
 					break more
 				}
-				if next.GetGroup() != group || next.GetHandle() != handle {
-					if err := s.sendBatch(stream.Context(), group, handle, batch, &resp); err != nil {
-						return err
-					}
-					batch, group, handle = nil, next.GetGroup(), next.GetHandle()
+				if err := add(next); err != nil {
+					return err
 				}
-				batch = append(batch, next.GetPayload())
 			default:
 				break more
 			}
 		}
-		if err := s.sendBatch(stream.Context(), group, handle, batch, &resp); err != nil {
+		if err := flush(); err != nil {
 			return err
 		}
 	}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-ha/vigil/internal/cpgbench"
+	"github.com/vigil-ha/vigil/internal/daemon"
 	"github.com/vigil-ha/vigil/internal/localcluster"
 )
 
@@ -34,6 +36,15 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 			}
 			defer stop()
 			o.Cluster = c
+			if dir := os.Getenv("VIGIL_CPU_PROFILE_DIR"); dir != "" {
+				// The daemons profile themselves with the same knob; the
+				// benchmark client is profiled for the run only.
+				stopProfile, err := daemon.StartCPUProfile(filepath.Join(dir, "vigil-bench.pprof"))
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			r, err := cpgbench.Run(ctx, o)
 			if err != nil {
 				return err

@@ -60,6 +60,9 @@ const headerSize = 24
 
 const magic = 0x56494749 // "VIGI"
 
+// sendBatch is the most messages a tput sender puts in one request.
+const sendBatch = 32
+
 type sender struct {
 	idx    int
 	node   *localcluster.Node
@@ -227,8 +230,15 @@ func (s *sender) run(ctx context.Context, o Options, group string) error {
 	}
 	sendErr := make(chan error, 1)
 	go func() {
-		for seq := range o.Count {
-			if err := send.Send(&messagingv1.MulticastStreamRequest{Group: group, Handle: s.handle, Payload: s.payload(seq, o.Size)}); err != nil {
+		// A producer as fast as flow control allows always has messages
+		// queued: they go in requests of sendBatch, as a client library
+		// batches what is queued behind a send in progress.
+		for seq := 0; seq < o.Count; {
+			req := &messagingv1.MulticastStreamRequest{Group: group, Handle: s.handle}
+			for ; seq < o.Count && len(req.Payloads) < sendBatch; seq++ {
+				req.Payloads = append(req.Payloads, s.payload(seq, o.Size))
+			}
+			if err := send.Send(req); err != nil {
 				sendErr <- err
 				return
 			}

@@ -103,7 +103,7 @@ func Run(ctx context.Context, spec Spec, args []string, stderr io.Writer) int {
 	}
 	if dir := os.Getenv("VIGIL_CPU_PROFILE_DIR"); dir != "" {
 		// A debugging knob for benchmarks: profile the whole run.
-		stop, err := startCPUProfile(filepath.Join(dir, spec.Name+"-"+node.Name+".pprof"))
+		stop, err := StartCPUProfile(filepath.Join(dir, spec.Name+"-"+node.Name+".pprof"))
 		if err != nil {
 			log.Warn("cpu profile", "err", err)
 		} else {
@@ -193,7 +193,9 @@ func serve(ctx context.Context, spec Spec, cfg *config.Config, node config.Node,
 	return nil
 }
 
-func startCPUProfile(path string) (func(), error) {
+// StartCPUProfile writes a CPU profile of this process to path until the
+// returned function is called.
+func StartCPUProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err

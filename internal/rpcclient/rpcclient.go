@@ -15,6 +15,10 @@ import (
 	"github.com/vigil-ha/vigil/internal/pki"
 )
 
+// StreamBufferSize is the write and read buffer of every Vigil gRPC
+// connection, client and server side.
+const StreamBufferSize = 256 << 10
+
 // Dial returns a client connection to the daemon at address (host:port)
 // run by node serverName, authenticated with the identity in files. The
 // connection is made lazily; errors of the handshake surface on the first
@@ -28,6 +32,10 @@ func Dial(address, serverName string, files pki.Files, opts ...grpc.DialOption) 
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
+		// Streams of group messages move tens of MB/s; gRPC's 32 KiB
+		// buffers cost a write syscall and a TLS record each.
+		grpc.WithWriteBufferSize(StreamBufferSize),
+		grpc.WithReadBufferSize(StreamBufferSize),
 	}, opts...)
 	conn, err := grpc.NewClient("passthrough:///"+address, all...)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-ha/vigil/internal/auth"
+	"github.com/vigil-ha/vigil/internal/rpcclient"
 )
 
 // Options configure a server. TLS and Authorizer are required: Vigil never
@@ -73,7 +74,7 @@ func New(opts Options) (*Server, error) {
 		log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error: %v (see the daemon's log)", p)
 	})}
-	serverOpts := []grpc.ServerOption{}
+	serverOpts := []grpc.ServerOption{grpc.WriteBufferSize(rpcclient.StreamBufferSize), grpc.ReadBufferSize(rpcclient.StreamBufferSize)}
 	if opts.MaxRecvMsgSize > 0 {
 		serverOpts = append(serverOpts, grpc.MaxRecvMsgSize(opts.MaxRecvMsgSize))
 	}

@@ -8,6 +8,7 @@
 package cpg
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -98,11 +99,12 @@ type State struct {
 	known map[uint32]bool
 	view  core.ViewID
 	frags map[fragKey][]byte
+	names map[string]string
 }
 
 // New returns the state of node self, which knows of no group yet.
 func New(self uint32) *State {
-	return &State{self: self, groups: map[string][]Member{}, known: map[uint32]bool{self: true}, frags: map[fragKey][]byte{}}
+	return &State{self: self, groups: map[string][]Member{}, known: map[uint32]bool{self: true}, frags: map[fragKey][]byte{}, names: map[string]string{}}
 }
 
 // Members returns the members of a group, in join order.
@@ -145,6 +147,13 @@ func (s *State) Apply(ev core.Event) ([]Event, error) {
 	if d.Duplicate {
 		return nil, nil
 	}
+	g, err := decodeData(d.Data)
+	switch {
+	case err == nil:
+		return s.data(d, g), nil
+	case !errors.Is(err, errNotData):
+		return nil, fmt.Errorf("cpg: message %d from node %d: %w", d.Counter, d.Sender.ID, err)
+	}
 	var env pb.GroupEnvelope
 	if err := proto.Unmarshal(d.Data, &env); err != nil {
 		return nil, fmt.Errorf("cpg: message %d from node %d: %w", d.Counter, d.Sender.ID, err)
@@ -161,7 +170,8 @@ func (s *State) Apply(ev core.Event) ([]Event, error) {
 		}
 		return s.leave(k.Leave.GetGroup(), func(m Member) bool { return m == Member{node, k.Leave.GetHandle()} }, reason), nil
 	case *pb.GroupEnvelope_Data:
-		return s.data(d, k.Data), nil
+		g := k.Data
+		return s.data(d, groupData{group: []byte(g.GetGroup()), handle: g.GetHandle(), data: g.GetData(), fragment: g.GetFragment(), fragments: g.GetFragments()}), nil
 	case *pb.GroupEnvelope_Sync:
 		if s.known[node] {
 			return nil, nil
@@ -254,24 +264,41 @@ func (s *State) leave(group string, match func(Member) bool, reason Reason) []Ev
 	return []Event{{Change: c}}
 }
 
-func (s *State) data(d *core.Delivery, g *pb.GroupData) []Event {
-	sender := Member{d.Sender.ID, g.GetHandle()}
-	data := g.GetData()
-	if n := g.GetFragments(); n > 0 {
-		k := fragKey{g.GetGroup(), sender}
-		if g.GetFragment() == 0 {
+func (s *State) data(d *core.Delivery, g groupData) []Event {
+	group := s.name(g.group)
+	sender := Member{d.Sender.ID, g.handle}
+	data := g.data
+	if n := g.fragments; n > 0 {
+		k := fragKey{group, sender}
+		if g.fragment == 0 {
 			s.frags[k] = nil
 		} else if _, ok := s.frags[k]; !ok {
 			return nil // the start was lost with a view change
 		}
 		s.frags[k] = append(s.frags[k], data...)
-		if g.GetFragment()+1 < n {
+		if g.fragment+1 < n {
 			return nil
 		}
 		data = s.frags[k]
 		delete(s.frags, k)
 	}
-	return []Event{{Message: &Message{Group: g.GetGroup(), Sender: sender, Data: data, View: d.View, Seq: d.Seq}}}
+	return []Event{{Message: &Message{Group: group, Sender: sender, Data: data, View: d.View, Seq: d.Seq}}}
+}
+
+// maxNames bounds the table of group names name reuses.
+const maxNames = 4096
+
+// name returns b as a string, reusing the string of a group name seen
+// before instead of allocating one per message.
+func (s *State) name(b []byte) string {
+	if n, ok := s.names[string(b)]; ok {
+		return n
+	}
+	n := string(b)
+	if len(s.names) < maxNames {
+		s.names[n] = n
+	}
+	return n
 }
 
 // EncodeJoin is the payload that makes handle a member of group.
@@ -288,15 +315,13 @@ func EncodeLeave(group string, handle uint64, processDown bool) []byte {
 // fragments of at most fragmentSize bytes, which members reassemble.
 func EncodeData(group string, handle uint64, data []byte, fragmentSize int) [][]byte {
 	if len(data) <= fragmentSize {
-		return [][]byte{encode(&pb.GroupEnvelope{Kind: &pb.GroupEnvelope_Data{Data: &pb.GroupData{Group: group, Handle: handle, Data: data}}})}
+		return [][]byte{encodeData(group, handle, data, 0, 0)}
 	}
 	n := (len(data) + fragmentSize - 1) / fragmentSize
 	out := make([][]byte, 0, n)
 	for i := range n {
 		part := data[i*fragmentSize : min((i+1)*fragmentSize, len(data))]
-		out = append(out, encode(&pb.GroupEnvelope{Kind: &pb.GroupEnvelope_Data{Data: &pb.GroupData{
-			Group: group, Handle: handle, Data: part, Fragment: uint32(i), Fragments: uint32(n),
-		}}}))
+		out = append(out, encodeData(group, handle, part, uint32(i), uint32(n)))
 	}
 	return out
 }

@@ -169,6 +169,51 @@ func TestProcessGroups(t *testing.T) {
 			t.Fatalf("member %d delivered another order than member 0", i)
 		}
 	}
+	// A batch in one MulticastStream request is delivered like single
+	// messages, in order; a request with both forms is refused.
+	batcher := members[2]
+	send, err := batcher.client.MulticastStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []*messagingv1.MulticastStreamRequest{
+		{Group: "e2e", Handle: batcher.handle, Payloads: [][]byte{[]byte("b0"), []byte("b1"), []byte("b2")}},
+		{Group: "e2e", Handle: batcher.handle, Payload: []byte("b3")},
+	} {
+		if err := send.Send(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp, err := send.CloseAndRecv(); err != nil || resp.GetAccepted() != 4 {
+		t.Fatalf("MulticastStream: %v, %v; want 4 accepted", resp, err)
+	}
+	for _, m := range members {
+		var got []string
+		recvUntil(m, func(ev *messagingv1.JoinResponse) bool {
+			ds := ev.GetDeliveries().GetDeliveries()
+			if d := ev.GetDelivery(); d != nil {
+				ds = append(ds, d)
+			}
+			for _, d := range ds {
+				got = append(got, string(d.GetPayload()))
+			}
+			return len(got) == 4
+		})
+		if !slices.Equal(got, []string{"b0", "b1", "b2", "b3"}) {
+			t.Errorf("batched deliveries %v", got)
+		}
+	}
+	bad, err := batcher.client.MulticastStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Send(&messagingv1.MulticastStreamRequest{Group: "e2e", Handle: batcher.handle, Payload: []byte("x"), Payloads: [][]byte{[]byte("y")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.CloseAndRecv(); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("payload and payloads together: %v, want InvalidArgument", err)
+	}
+
 	// The client of the member on n3 goes away: the others see it leave
 	// with reason process down.
 	members[2].cancel()

@@ -1336,10 +1336,16 @@ func (*MulticastResponse) Descriptor() ([]byte, []int) {
 }
 
 type MulticastStreamRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Handle        uint64                 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Group  string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Handle uint64                 `protobuf:"varint,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	// payload is one message; a request with payloads set must leave it
+	// empty.
+	Payload []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	// payloads are several messages of the same group and handle, in order:
+	// a busy sender batches what it has queued into one request instead of
+	// paying the per-request cost of the stream for each message.
+	Payloads      [][]byte `protobuf:"bytes,4,rep,name=payloads,proto3" json:"payloads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1391,6 +1397,13 @@ func (x *MulticastStreamRequest) GetHandle() uint64 {
 func (x *MulticastStreamRequest) GetPayload() []byte {
 	if x != nil {
 		return x.Payload
+	}
+	return nil
+}
+
+func (x *MulticastStreamRequest) GetPayloads() [][]byte {
+	if x != nil {
+		return x.Payloads
 	}
 	return nil
 }
@@ -2296,11 +2309,12 @@ const file_vigil_messaging_v1_messaging_proto_rawDesc = "" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12\x18\n" +
 	"\apayload\x18\x03 \x01(\fR\apayload\"\x13\n" +
-	"\x11MulticastResponse\"`\n" +
+	"\x11MulticastResponse\"|\n" +
 	"\x16MulticastStreamRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06handle\x18\x02 \x01(\x04R\x06handle\x12\x18\n" +
-	"\apayload\x18\x03 \x01(\fR\apayload\"R\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\x12\x1a\n" +
+	"\bpayloads\x18\x04 \x03(\fR\bpayloads\"R\n" +
 	"\x17MulticastStreamResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\x04R\baccepted\x12\x1b\n" +
 	"\ttry_again\x18\x02 \x01(\x04R\btryAgain\"<\n" +
