@@ -19,7 +19,7 @@ func (p Pos) String() string { return fmt.Sprintf("line %d, column %d", p.Line, 
 
 // Statement is one crmsh configure command. Its concrete type is one of
 // *Primitive, *Group, *Clone, *Location, *Colocation, *Order, *Property,
-// *Node, *Delete, *Show, *Verify, *Commit or *Comment.
+// *Node, *Delete, *ShowStmt, *Verify, *Commit or *Comment.
 type Statement interface {
 	// Pos is where the statement's keyword is.
 	Pos() Pos
@@ -242,8 +242,8 @@ type Delete struct {
 	IDs []string
 }
 
-// Show is `show [ID...]`.
-type Show struct {
+// ShowStmt is `show [ID...]` (named so beside the function Show).
+type ShowStmt struct {
 	At  Pos
 	IDs []string
 }
@@ -269,7 +269,7 @@ func (s *Order) Pos() Pos      { return s.At }
 func (s *Property) Pos() Pos   { return s.At }
 func (s *Node) Pos() Pos       { return s.At }
 func (s *Delete) Pos() Pos     { return s.At }
-func (s *Show) Pos() Pos       { return s.At }
+func (s *ShowStmt) Pos() Pos       { return s.At }
 func (s *Verify) Pos() Pos     { return s.At }
 func (s *Commit) Pos() Pos     { return s.At }
 func (s *Comment) Pos() Pos    { return s.At }
@@ -283,7 +283,7 @@ func (*Order) stmt()      {}
 func (*Property) stmt()   {}
 func (*Node) stmt()       {}
 func (*Delete) stmt()     {}
-func (*Show) stmt()       {}
+func (*ShowStmt) stmt()       {}
 func (*Verify) stmt()     {}
 func (*Commit) stmt()     {}
 func (*Comment) stmt()    {}

@@ -216,7 +216,7 @@ func (p *parser) statement() Statement {
 		}
 		return s
 	case "show":
-		s := &Show{At: at}
+		s := &ShowStmt{At: at}
 		for p.peek() != nil {
 			s.IDs = append(s.IDs, p.next("an id").text)
 		}

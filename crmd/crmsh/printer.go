@@ -105,7 +105,7 @@ func Format(s Statement) string {
 		for _, id := range s.IDs {
 			w.add(name(id))
 		}
-	case *Show:
+	case *ShowStmt:
 		w.add("show")
 		for _, id := range s.IDs {
 			w.add(value(id))
