@@ -269,7 +269,7 @@ func (s *Order) Pos() Pos      { return s.At }
 func (s *Property) Pos() Pos   { return s.At }
 func (s *Node) Pos() Pos       { return s.At }
 func (s *Delete) Pos() Pos     { return s.At }
-func (s *ShowStmt) Pos() Pos       { return s.At }
+func (s *ShowStmt) Pos() Pos   { return s.At }
 func (s *Verify) Pos() Pos     { return s.At }
 func (s *Commit) Pos() Pos     { return s.At }
 func (s *Comment) Pos() Pos    { return s.At }
@@ -283,7 +283,7 @@ func (*Order) stmt()      {}
 func (*Property) stmt()   {}
 func (*Node) stmt()       {}
 func (*Delete) stmt()     {}
-func (*ShowStmt) stmt()       {}
+func (*ShowStmt) stmt()   {}
 func (*Verify) stmt()     {}
 func (*Commit) stmt()     {}
 func (*Comment) stmt()    {}
