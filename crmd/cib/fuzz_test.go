@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// FuzzDecode checks that decoding never panics and that whatever decodes
-// round-trips: encode, decode again, same model, same bytes.
+// FuzzDecode checks that decoding and verifying never panic and that
+// whatever decodes round-trips: encode, decode again, same model, same bytes.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`<cib admin_epoch="0" epoch="1" num_updates="2"><configuration><crm_config/><nodes/><resources/><constraints/></configuration><status/></cib>`))
 	f.Add([]byte(`<cib epoch="3"><configuration><crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
@@ -24,6 +24,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		Verify(c1)
 		out := Marshal(c1)
 		c2, err := Unmarshal(out)
 		if err != nil {
