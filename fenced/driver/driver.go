@@ -301,7 +301,7 @@ func (d *Drivers) withPlugin(ctx context.Context, name string, call func(context
 }
 
 func timedOut(name string, timeout time.Duration) error {
-	return fmt.Errorf("plugin %s timed out after %v; the plugin process and its process group were killed", name, timeout.Round(time.Millisecond))
+	return fmt.Errorf("plugin %s timed out after %v; the plugin process and its process group were killed", name, timeout.Round(100*time.Millisecond))
 }
 
 // exited reports whether the plugin process has ended (it crashed).

@@ -483,7 +483,7 @@ func (s *State) plan(target string, allowSelf bool) ([]Step, []string) {
 					why = append(why, fmt.Sprintf("level %d skipped: device %s is not registered", l.Index, id))
 					continue next
 				}
-				if ok, reason := s.capable(d, target, allowSelf); !ok {
+				if ok, _, reason := s.capable(d, target, allowSelf); !ok {
 					why = append(why, fmt.Sprintf("level %d skipped: device %s %s", l.Index, id, reason))
 					continue next
 				}
@@ -493,41 +493,52 @@ func (s *State) plan(target string, allowSelf bool) ([]Step, []string) {
 		}
 		return steps, why
 	}
+	// Devices that do not fence target are named only when none can.
+	var unrelated []string
 	for _, d := range s.Devices() {
-		if ok, reason := s.capable(&d, target, allowSelf); ok {
+		ok, relevant, reason := s.capable(&d, target, allowSelf)
+		switch {
+		case ok:
 			steps = append(steps, Step{Device: d.ID, Node: d.Node})
-		} else {
-			why = append(why, fmt.Sprintf("device %s %s", d.ID, reason))
+		case relevant:
+			why = append(why, fmt.Sprintf("device %s skipped: it %s", d.ID, reason))
+		default:
+			unrelated = append(unrelated, fmt.Sprintf("device %s %s", d.ID, reason))
 		}
+	}
+	if len(steps) == 0 {
+		why = append(why, unrelated...)
 	}
 	return steps, why
 }
 
-// capable reports whether d can fence target now, and why not.
-func (s *State) capable(d *Device, target string, allowSelf bool) (bool, string) {
-	if !slices.Contains(s.members, d.Node) {
-		return false, fmt.Sprintf("is hosted on %s, which is not in the fence group", d.Node)
-	}
-	if d.Node == target && !allowSelf {
-		return false, fmt.Sprintf("is hosted on %s, the target itself (self-fencing not allowed)", target)
-	}
+// capable reports whether d can fence target now, and why not. relevant
+// is false when d does not fence target at all (its host check says so),
+// true when it does but cannot now (its node is away, or is the target).
+func (s *State) capable(d *Device, target string, allowSelf bool) (ok, relevant bool, why string) {
 	switch hc := d.HostCheck(); hc {
 	case StaticList:
 		if !slices.Contains(d.StaticTargets(), target) {
-			return false, fmt.Sprintf("cannot fence %s (pcmk_host_list/pcmk_host_map: %s)", target, strings.Join(d.StaticTargets(), " "))
+			return false, false, fmt.Sprintf("cannot fence %s (pcmk_host_list/pcmk_host_map: %s)", target, strings.Join(d.StaticTargets(), " "))
 		}
 	case DynamicList:
 		if !d.Listed {
-			return false, "has not answered its list action yet"
+			return false, true, "has not answered its list action yet"
 		}
 		if !slices.Contains(d.Targets, d.Port(target)) {
-			return false, fmt.Sprintf("cannot fence %s (its list: %s)", target, strings.Join(d.Targets, " "))
+			return false, false, fmt.Sprintf("cannot fence %s (its list: %s)", target, strings.Join(d.Targets, " "))
 		}
 	case StatusCheck, NoCheck:
 	default:
-		return false, fmt.Sprintf("has an unknown pcmk_host_check %q", hc)
+		return false, false, fmt.Sprintf("has an unknown pcmk_host_check %q", hc)
 	}
-	return true, ""
+	if !slices.Contains(s.members, d.Node) {
+		return false, true, fmt.Sprintf("is hosted on %s, which is not in the fence group", d.Node)
+	}
+	if d.Node == target && !allowSelf {
+		return false, true, fmt.Sprintf("is hosted on %s, the target itself (self-fencing not allowed)", target)
+	}
+	return true, true, ""
 }
 
 // start emits the Run of e's current step when this node hosts it.
