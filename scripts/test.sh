@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 # the executor runs (resource-agents, pacemaker-resource-agents) and ip
 # (network namespaces for IPaddr2), and the fence agents vigil-fenced bridges
 # to (fence-agents).
-# Later work adds pacemaker-cli-utils here.
-debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2 fence-agents)
+# crm_verify (pacemaker-cli-utils) checks the CIBs vigil configure writes.
+debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2 fence-agents pacemaker-cli-utils)
 
 install_debian_packages() {
 	local missing=()

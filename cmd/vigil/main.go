@@ -63,5 +63,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newPKICommand(g), newClusterCommand(g), newDemoCommand(g), newCmapCommand(g), newCfgCommand(g), newCPGCommand(g), newBenchCommand(g), newQuorumCommand(g), newRACommand(g), newLRMCommand(g))
 	root.AddCommand(newStonithCommand(g))
 	root.AddCommand(newVerifyCommand(g), newCIBCommand(g))
+	root.AddCommand(newConfigureCommand(g))
 	return root
 }
