@@ -16,7 +16,7 @@ import (
 
 // newConfigureCommand is `crm configure`: crmsh configure statements
 // against a CIB file.
-func newConfigureCommand(g *globalFlags) *cobra.Command {
+func newConfigureCommand(_ *globalFlags) *cobra.Command {
 	var cibFile string
 	cmd := &cobra.Command{
 		Use:   "configure [--cib-file F] STATEMENT...",
@@ -97,7 +97,6 @@ atomically with the CIB epoch bumped.`,
 		},
 	}
 	cmd.AddCommand(load, show)
-	_ = g
 	return cmd
 }
 
