@@ -255,6 +255,10 @@ func (a *applier) primitive(s *Primitive) error {
 				extra = append(extra, p)
 			}
 		}
+		if o.Interval == "" {
+			// Pacemaker requires an interval; none means 0, as crmsh writes.
+			o.Interval = "0"
+		}
 		o.ID = a.newID(s.ID + "-" + o.Name + "-" + o.Interval)
 		o.InstanceAttributes = a.nvset(o.ID, "instance_attributes", extra)
 		r.Ops = append(r.Ops, o)

@@ -1,8 +1,11 @@
 package crmsh
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
 )
 
 // FuzzParse checks that Parse never panics and that every statement it
@@ -42,6 +45,31 @@ func FuzzParse(f *testing.F) {
 			if got := stripPos(again)[0]; !reflect.DeepEqual(got, want) {
 				t.Fatalf("%q printed as %q parses differently:\n got %#v\nwant %#v", src, text, got, want)
 			}
+		}
+	})
+}
+
+// FuzzApplyShow checks that whatever statements apply to an empty CIB, the
+// configuration shown and loaded into another empty CIB is the same XML.
+func FuzzApplyShow(f *testing.F) {
+	f.Add(tutorial)
+	f.Add("primitive a lsb:a\nprimitive b lsb:b\ngroup g a b\nclone c g\nlocation l c rule 5: date in start=2020 years=1\nproperty $id=x y=z\nnode n:ping\ndelete l")
+	f.Fuzz(func(t *testing.T, src string) {
+		stmts, _ := Parse(src)
+		c := NewCIB()
+		for _, s := range stmts {
+			_ = Apply(c, []Statement{s})
+		}
+		shown, err := Show(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := NewCIB()
+		if err := Apply(again, shown); err != nil {
+			t.Fatalf("loading show's output: %v", err)
+		}
+		if a, b := cib.Marshal(c), cib.Marshal(again); !bytes.Equal(a, b) {
+			t.Fatalf("%q: show → load differs:\n%s\n---\n%s", src, a, b)
 		}
 	})
 }
