@@ -60,8 +60,12 @@ const headerSize = 24
 
 const magic = 0x56494749 // "VIGI"
 
-// sendBatch is the most messages a tput sender puts in one request.
-const sendBatch = 32
+// sendBatch and sendBatchBytes bound the messages a tput sender puts in
+// one request.
+const (
+	sendBatch      = 256
+	sendBatchBytes = 64 << 10
+)
 
 type sender struct {
 	idx    int
@@ -235,8 +239,9 @@ func (s *sender) run(ctx context.Context, o Options, group string) error {
 		// batches what is queued behind a send in progress.
 		for seq := 0; seq < o.Count; {
 			req := &messagingv1.MulticastStreamRequest{Group: group, Handle: s.handle}
-			for ; seq < o.Count && len(req.Payloads) < sendBatch; seq++ {
+			for bytes := 0; seq < o.Count && len(req.Payloads) < sendBatch && bytes < sendBatchBytes; seq++ {
 				req.Payloads = append(req.Payloads, s.payload(seq, o.Size))
+				bytes += o.Size
 			}
 			if err := send.Send(req); err != nil {
 				sendErr <- err

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -74,7 +75,8 @@ func New(opts Options) (*Server, error) {
 		log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error: %v (see the daemon's log)", p)
 	})}
-	serverOpts := []grpc.ServerOption{grpc.WriteBufferSize(rpcclient.StreamBufferSize), grpc.ReadBufferSize(rpcclient.StreamBufferSize)}
+	serverOpts := []grpc.ServerOption{grpc.WriteBufferSize(rpcclient.StreamBufferSize), grpc.ReadBufferSize(rpcclient.StreamBufferSize), experimental.BufferPool(rpcclient.BufferPool),
+		grpc.InitialWindowSize(rpcclient.FlowWindow), grpc.InitialConnWindowSize(rpcclient.FlowWindow)}
 	if opts.MaxRecvMsgSize > 0 {
 		serverOpts = append(serverOpts, grpc.MaxRecvMsgSize(opts.MaxRecvMsgSize))
 	}
