@@ -38,6 +38,9 @@ type Options struct {
 	// MaxRecvMsgSize is the largest message the server accepts; zero
 	// means gRPC's default of 4 MiB.
 	MaxRecvMsgSize int
+	// FlowWindow is the HTTP/2 window of each stream and connection; zero
+	// means rpcclient.FlowWindow.
+	FlowWindow int32
 }
 
 // Server is a gRPC server with Vigil's interceptors and the health service.
@@ -75,13 +78,20 @@ func New(opts Options) (*Server, error) {
 		log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Errorf(codes.Internal, "internal error: %v (see the daemon's log)", p)
 	})}
-	serverOpts := []grpc.ServerOption{grpc.WriteBufferSize(rpcclient.StreamBufferSize), grpc.ReadBufferSize(rpcclient.StreamBufferSize), experimental.BufferPool(rpcclient.BufferPool),
-		grpc.InitialWindowSize(rpcclient.FlowWindow), grpc.InitialConnWindowSize(rpcclient.FlowWindow)}
+	window := opts.FlowWindow
+	if window == 0 {
+		window = rpcclient.FlowWindow
+	}
+	serverOpts := []grpc.ServerOption{
+		grpc.WriteBufferSize(rpcclient.StreamBufferSize), grpc.ReadBufferSize(rpcclient.StreamBufferSize),
+		experimental.BufferPool(rpcclient.BufferPool),
+		grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window),
+	}
 	if opts.MaxRecvMsgSize > 0 {
 		serverOpts = append(serverOpts, grpc.MaxRecvMsgSize(opts.MaxRecvMsgSize))
 	}
 	g := grpc.NewServer(append(serverOpts,
-		grpc.Creds(refusingCreds{TransportCredentials: credentials.NewTLS(opts.TLS), log: log}),
+		grpc.Creds(refusingCreds{TransportCredentials: rpcclient.CoalescingCredentials(credentials.NewTLS(opts.TLS)), log: log}),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(
 			logging.UnaryServerInterceptor(slogAdapter(log), logOpts...),

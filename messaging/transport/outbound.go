@@ -93,6 +93,8 @@ func (t *Transport) dial(p *peer, l *link) (*grpc.ClientConn, error) {
 			},
 			MinConnectTimeout: t.cfg.HandshakeTimeout,
 		}),
+		grpc.WithInitialWindowSize(rpcclient.PeerFlowWindow),
+		grpc.WithInitialConnWindowSize(rpcclient.PeerFlowWindow),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallSendMsgSize(t.cfg.MaxFrameSize+frameOverhead),
 			grpc.MaxCallRecvMsgSize(maxAnswerSize),

@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-ha/vigil/internal/auth"
 	"github.com/vigil-ha/vigil/internal/config"
 	"github.com/vigil-ha/vigil/internal/pki"
+	"github.com/vigil-ha/vigil/internal/rpcclient"
 	"github.com/vigil-ha/vigil/internal/rpcserver"
 	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 )
@@ -190,7 +191,7 @@ func (t *Transport) Run(ctx context.Context) error {
 		_, ok := t.byName[name]
 		return ok
 	})
-	srv, err := rpcserver.New(rpcserver.Options{TLS: serverTLS, Authorizer: authz, Logger: t.log, MaxRecvMsgSize: t.cfg.MaxFrameSize + frameOverhead})
+	srv, err := rpcserver.New(rpcserver.Options{TLS: serverTLS, Authorizer: authz, Logger: t.log, MaxRecvMsgSize: t.cfg.MaxFrameSize + frameOverhead, FlowWindow: rpcclient.PeerFlowWindow})
 	if err != nil {
 		return fmt.Errorf("transport: %w", err)
 	}
