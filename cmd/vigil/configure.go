@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -181,56 +179,8 @@ func (s *session) commit() error {
 	return nil
 }
 
-// runShell is `vigil configure` with no statement: a line shell like crm's
-// configure level, which stages changes until commit. Lines ending in a
-// backslash continue on the next; quit (or end of input) leaves, warning
-// once about changes not committed.
+// runShell is `vigil configure` with no statement: the shell, already in
+// its configure level.
 func runShell(cibFile string, in io.Reader, out io.Writer) error {
-	sess, err := openSession(cibFile, out)
-	if err != nil {
-		return err
-	}
-	sc := bufio.NewScanner(in)
-	var pending strings.Builder
-	warned := false
-	fmt.Fprint(out, "vigil(configure)# ")
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasSuffix(line, `\`) {
-			pending.WriteString(line + "\n")
-			fmt.Fprint(out, "> ")
-			continue
-		}
-		pending.WriteString(line)
-		text := strings.TrimSpace(pending.String())
-		pending.Reset()
-		switch text {
-		case "":
-		case "quit", "exit", "bye", "end", "up":
-			if sess.dirty && !warned {
-				fmt.Fprintln(out, "there are changes not committed: commit them, or quit again to drop them")
-				warned = true
-				break
-			}
-			return nil
-		default:
-			stmts, err := crmsh.Parse(text)
-			if err != nil {
-				fmt.Fprintln(out, "error:", err)
-				break
-			}
-			for _, st := range stmts {
-				if err := sess.exec(st); err != nil {
-					fmt.Fprintln(out, "error:", err)
-					break
-				}
-			}
-		}
-		fmt.Fprint(out, "vigil(configure)# ")
-	}
-	fmt.Fprintln(out)
-	if sess.dirty {
-		fmt.Fprintln(out, "changes not committed were dropped")
-	}
-	return sc.Err()
+	return runInteractive(cibFile, true, in, out)
 }

@@ -54,8 +54,18 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "vigil",
 		Short:         "Administer a Vigil high-availability cluster",
+		Long: `Administer a Vigil high-availability cluster.
+
+Without a command, vigil is an interactive shell like crm: its configure
+level stages crmsh statements until commit (with --cib-file, on a CIB file).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+	}
+	var shellCIB string
+	root.Flags().StringVarP(&shellCIB, "cib-file", "x", "", "the shell works on this CIB XML file instead of the live CIB")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		return runInteractive(shellCIB, false, cmd.InOrStdin(), cmd.OutOrStdout())
 	}
 	root.PersistentFlags().StringVar(&g.dir, "dir", "", "talk to the local cluster in this directory (made by `vigil cluster up`)")
 	root.PersistentFlags().StringVar(&g.node, "node", "", "with --dir: the node to talk to (default: the first)")
