@@ -52,8 +52,8 @@ type globalFlags struct {
 func newRootCommand() *cobra.Command {
 	g := &globalFlags{}
 	root := &cobra.Command{
-		Use:           "vigil",
-		Short:         "Administer a Vigil high-availability cluster",
+		Use:   "vigil",
+		Short: "Administer a Vigil high-availability cluster",
 		Long: `Administer a Vigil high-availability cluster.
 
 Without a command, vigil is an interactive shell like crm: its configure
