@@ -1,0 +1,429 @@
+package cibsvc
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
+)
+
+// Group is the process group the crmds of a cluster share.
+const Group = "vigil-crm"
+
+// ChunkSize bounds one payload the replica multicasts. A larger message (a
+// big CIB) is split into chunks that members reassemble. The messaging
+// daemon splits further for its own frames; this bound keeps every gRPC
+// message between crmd and its messaging daemon far below gRPC's 4 MiB
+// default.
+const ChunkSize = 1 << 20
+
+// Member is one crmd in the group: its node and its handle there.
+type Member struct {
+	Node   uint32 `json:"node"`
+	Handle uint64 `json:"handle"`
+}
+
+func (m Member) String() string { return fmt.Sprintf("%d/%d", m.Node, m.Handle) }
+
+// Result is the outcome of one of this member's own changes, known when the
+// change was delivered back to it in the group's order and applied (or
+// refused) there, as by every other member.
+type Result struct {
+	Req     uint64
+	Version cib.Version
+	Err     error
+}
+
+// Applied is a new CIB version this member installed.
+type Applied struct {
+	Version cib.Version
+	// Origin is the member whose change it was, or the member whose CIB
+	// everyone adopted in a sync.
+	Origin Member
+	// What is Change.Describe for changes, "sync" for a sync.
+	What string
+}
+
+// Ready is what the runtime must do after an input, in this order: Save
+// (when set) the CIB to stable storage, then answer Results and publish
+// Applied, then multicast Send in order. Saving first means a client
+// learns of its change only once this node has it on disk.
+type Ready struct {
+	Save    *cib.CIB
+	Results []Result
+	Applied []Applied
+	Send    [][]byte
+}
+
+func (r *Ready) merge(o Ready) {
+	if o.Save != nil {
+		r.Save = o.Save
+	}
+	r.Results = append(r.Results, o.Results...)
+	r.Applied = append(r.Applied, o.Applied...)
+	r.Send = append(r.Send, o.Send...)
+}
+
+// message is one thing members tell each other. JSON: it is internal to one
+// version of Vigil; the CIB XML inside is the bulk.
+type message struct {
+	Change *changeMsg `json:"change,omitempty"`
+	Offer  *offerMsg  `json:"offer,omitempty"`
+	Full   *fullMsg   `json:"full,omitempty"`
+}
+
+// changeMsg is a client's change; the origin is the delivery's sender.
+type changeMsg struct {
+	Req    uint64 `json:"req"`
+	Change Change `json:"change"`
+}
+
+// offerMsg is a member's state after a configuration change.
+type offerMsg struct {
+	Round   string      `json:"round"`
+	Version cib.Version `json:"version"`
+	Digest  string      `json:"digest"`
+	// DC is the node this member holds to be the DC, 0 for none.
+	DC uint32 `json:"dc"`
+}
+
+// fullMsg is the CIB everyone adopts at the end of a round.
+type fullMsg struct {
+	Round string `json:"round"`
+	XML   []byte `json:"xml"`
+}
+
+// Frame kinds: a whole message, or one chunk of a large one.
+const (
+	frameWhole = 'M'
+	frameChunk = 'C'
+)
+
+// chunkHeader: kind, message id (8 bytes), index (4), count (4).
+const chunkHeader = 1 + 8 + 4 + 4
+
+type assembly struct {
+	id    uint64
+	next  uint32
+	count uint32
+	data  []byte
+}
+
+// Replica is one member's copy of the CIB and its view of the group. It is
+// not safe for concurrent use: the runtime feeds it from one goroutine (or
+// under one lock).
+type Replica struct {
+	node   uint32
+	self   Member
+	cib    *cib.CIB
+	digest string
+
+	joined   bool
+	members  []Member
+	round    string
+	synced   bool
+	offers   map[Member]offerMsg
+	syncFrom Member
+	dc       uint32
+
+	nextMsg uint64
+	partial map[Member]*assembly
+}
+
+// NewReplica returns the replica of node starting from c (loaded from disk,
+// or Empty). It is not a member of the group until Joined.
+func NewReplica(node uint32, c *cib.CIB) *Replica {
+	r := &Replica{node: node, partial: map[Member]*assembly{}}
+	r.install(c)
+	return r
+}
+
+func (r *Replica) install(c *cib.CIB) {
+	r.cib = c
+	sum := sha256.Sum256(cib.Marshal(c))
+	r.digest = hex.EncodeToString(sum[:])
+}
+
+// CIB returns the current CIB. The caller must not modify it.
+func (r *Replica) CIB() *cib.CIB { return r.cib }
+
+// Digest is the SHA-256 of the current CIB's XML.
+func (r *Replica) Digest() string { return r.digest }
+
+// Members returns the members of the current group view, by node id.
+func (r *Replica) Members() []Member { return slices.Clone(r.members) }
+
+// DC returns the DC's node id, 0 while there is none (between the
+// departure of the DC and the end of the following round, or while this
+// member is not in the group).
+func (r *Replica) DC() uint32 { return r.dc }
+
+// Synced reports whether this member holds the CIB agreed in the current
+// view, so that changes are being applied.
+func (r *Replica) Synced() bool { return r.synced }
+
+// Self is this member's identity while joined.
+func (r *Replica) Self() (Member, bool) { return r.self, r.joined }
+
+// Joined starts a membership of the group with the handle the messaging
+// daemon gave; configuration changes follow.
+func (r *Replica) Joined(handle uint64) {
+	r.self = Member{Node: r.node, Handle: handle}
+	r.joined = true
+	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, nil, 0
+	clear(r.partial)
+}
+
+// Left ends the membership (the stream to the messaging daemon broke): the
+// member sees no group, no DC, and refuses changes until it joins again.
+func (r *Replica) Left() {
+	r.joined = false
+	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, nil, 0
+	clear(r.partial)
+}
+
+// ConfigurationChange installs a new member list of the group; view
+// identifies the messaging view it came in. A sync round begins: this
+// member offers its version.
+func (r *Replica) ConfigurationChange(view string, members []Member) Ready {
+	members = slices.Clone(members)
+	slices.SortFunc(members, compareMembers)
+	members = slices.Compact(members)
+	r.members = members
+	for m := range r.partial {
+		if !slices.Contains(members, m) {
+			delete(r.partial, m)
+		}
+	}
+	var key strings.Builder
+	key.WriteString(view)
+	for _, m := range members {
+		key.WriteString(" " + m.String())
+	}
+	r.round = key.String()
+	r.synced = false
+	r.offers = map[Member]offerMsg{}
+	if !r.hasNode(r.dc) {
+		r.dc = 0
+	}
+	return Ready{Send: r.encode(message{Offer: &offerMsg{Round: r.round, Version: r.cib.Version, Digest: r.digest, DC: r.dc}})}
+}
+
+func compareMembers(a, b Member) int {
+	if a.Node != b.Node {
+		return int(int64(a.Node) - int64(b.Node))
+	}
+	switch {
+	case a.Handle < b.Handle:
+		return -1
+	case a.Handle > b.Handle:
+		return 1
+	}
+	return 0
+}
+
+func (r *Replica) hasNode(node uint32) bool {
+	return node != 0 && slices.ContainsFunc(r.members, func(m Member) bool { return m.Node == node })
+}
+
+// Propose checks change against the current CIB (so that a change that
+// cannot apply is refused before it is sent) and returns the payloads to
+// multicast. The answer comes as a Result with req once the change is
+// delivered back. The check is repeated when the change is applied in the
+// group's order, where it decides.
+func (r *Replica) Propose(req uint64, change Change) ([][]byte, error) {
+	if !r.joined {
+		return nil, ErrNotMember
+	}
+	if !r.synced {
+		// The CIB here may be older than the group's: checking against
+		// it could refuse a good change. The caller waits for Synced.
+		return nil, ErrSyncing
+	}
+	if _, err := Apply(r.cib, change); err != nil {
+		return nil, err
+	}
+	return r.encode(message{Change: &changeMsg{Req: req, Change: change}}), nil
+}
+
+// Deliver handles one delivery of the group, in agreed order.
+func (r *Replica) Deliver(from Member, payload []byte) (Ready, error) {
+	msg, done, err := r.reassemble(from, payload)
+	if err != nil || !done {
+		return Ready{}, err
+	}
+	var m message
+	if err := json.Unmarshal(msg, &m); err != nil {
+		return Ready{}, fmt.Errorf("cibsvc: a malformed message from %s: %w", from, err)
+	}
+	switch {
+	case m.Change != nil:
+		return r.change(from, m.Change), nil
+	case m.Offer != nil:
+		return r.offer(from, *m.Offer), nil
+	case m.Full != nil:
+		return r.full(from, *m.Full)
+	}
+	return Ready{}, fmt.Errorf("cibsvc: an empty message from %s", from)
+}
+
+func (r *Replica) change(from Member, m *changeMsg) Ready {
+	var out Ready
+	result := func(v cib.Version, err error) {
+		if from == r.self {
+			out.Results = append(out.Results, Result{Req: m.Req, Version: v, Err: err})
+		}
+	}
+	if !r.synced {
+		result(r.cib.Version, ErrSyncing)
+		return out
+	}
+	next, err := Apply(r.cib, m.Change)
+	if err != nil {
+		result(r.cib.Version, err)
+		return out
+	}
+	if next.Version != r.cib.Version {
+		r.install(next)
+		out.Save = next
+		out.Applied = append(out.Applied, Applied{Version: next.Version, Origin: from, What: m.Change.Describe()})
+	}
+	result(r.cib.Version, nil)
+	return out
+}
+
+func (r *Replica) offer(from Member, o offerMsg) Ready {
+	if o.Round != r.round || r.offers == nil || !slices.Contains(r.members, from) {
+		// An offer of an earlier round, delivered after the next change.
+		return Ready{}
+	}
+	r.offers[from] = o
+	if len(r.offers) < len(r.members) {
+		return Ready{}
+	}
+	// Every member's offer is in: everyone decides the same here.
+	var dc uint32
+	for _, of := range r.offers {
+		if r.hasNode(of.DC) && (dc == 0 || of.DC < dc) {
+			dc = of.DC
+		}
+	}
+	if dc == 0 {
+		dc = r.members[0].Node
+	}
+	r.dc = dc
+	best := r.members[0]
+	same := true
+	for _, m := range r.members[1:] {
+		b, of := r.offers[best], r.offers[m]
+		if of.Version != b.Version || of.Digest != b.Digest {
+			same = false
+		}
+		if of.Version.Newer(b.Version) {
+			best = m
+		}
+	}
+	if same {
+		r.synced = true
+		r.offers = nil
+		return Ready{}
+	}
+	r.syncFrom = best
+	if best == r.self {
+		return Ready{Send: r.encode(message{Full: &fullMsg{Round: r.round, XML: cib.Marshal(r.cib)}})}
+	}
+	return Ready{}
+}
+
+func (r *Replica) full(from Member, f fullMsg) (Ready, error) {
+	if f.Round != r.round || r.synced || from != r.syncFrom {
+		return Ready{}, nil
+	}
+	r.synced = true
+	r.offers = nil
+	c, err := cib.Unmarshal(f.XML)
+	if err != nil {
+		// Every member decodes the same bytes, so all keep their own CIB
+		// alike; the next change of view tries again.
+		return Ready{}, fmt.Errorf("cibsvc: the CIB of %s does not decode; keeping ours: %w", from, err)
+	}
+	before := r.digest
+	r.install(c)
+	if r.digest == before {
+		return Ready{}, nil
+	}
+	return Ready{Save: c, Applied: []Applied{{Version: c.Version, Origin: from, What: "sync"}}}, nil
+}
+
+// encode returns the payloads of one message: whole, or in chunks.
+func (r *Replica) encode(m message) [][]byte {
+	body, err := json.Marshal(m)
+	if err != nil {
+		panic("cibsvc: encoding a message: " + err.Error()) // only plain data inside
+	}
+	if len(body) < ChunkSize {
+		return [][]byte{append([]byte{frameWhole}, body...)}
+	}
+	r.nextMsg++
+	n := (len(body) + ChunkSize - 1) / ChunkSize
+	out := make([][]byte, 0, n)
+	for i := range n {
+		part := body[i*ChunkSize : min((i+1)*ChunkSize, len(body))]
+		b := make([]byte, chunkHeader, chunkHeader+len(part))
+		b[0] = frameChunk
+		binary.BigEndian.PutUint64(b[1:], r.nextMsg)
+		binary.BigEndian.PutUint32(b[9:], uint32(i))
+		binary.BigEndian.PutUint32(b[13:], uint32(n))
+		out = append(out, append(b, part...))
+	}
+	return out
+}
+
+// reassemble returns the message a payload completes, if any. A member's
+// chunks arrive in its sending order (the runtime sends one message's
+// chunks without interleaving, and the group keeps each sender's order).
+func (r *Replica) reassemble(from Member, p []byte) ([]byte, bool, error) {
+	if len(p) == 0 {
+		return nil, false, fmt.Errorf("cibsvc: an empty payload from %s", from)
+	}
+	switch p[0] {
+	case frameWhole:
+		return p[1:], true, nil
+	case frameChunk:
+	default:
+		return nil, false, fmt.Errorf("cibsvc: a payload of unknown kind %q from %s", p[0], from)
+	}
+	if len(p) < chunkHeader {
+		return nil, false, fmt.Errorf("cibsvc: a short chunk from %s", from)
+	}
+	id := binary.BigEndian.Uint64(p[1:])
+	i := binary.BigEndian.Uint32(p[9:])
+	n := binary.BigEndian.Uint32(p[13:])
+	a := r.partial[from]
+	if i == 0 {
+		a = &assembly{id: id, count: n}
+		r.partial[from] = a
+	}
+	if a == nil || a.id != id || a.next != i || a.count != n {
+		delete(r.partial, from)
+		return nil, false, fmt.Errorf("cibsvc: chunk %d/%d of message %d from %s out of sequence", i, n, id, from)
+	}
+	a.data = append(a.data, p[chunkHeader:]...)
+	a.next++
+	if a.next < a.count {
+		return nil, false, nil
+	}
+	delete(r.partial, from)
+	return a.data, true, nil
+}
+
+// ViewKey formats a messaging view id for ConfigurationChange.
+func ViewKey(epoch uint64, coordinator uint32) string {
+	return strconv.FormatUint(epoch, 10) + "." + strconv.FormatUint(uint64(coordinator), 10)
+}

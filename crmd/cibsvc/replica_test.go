@@ -1,0 +1,329 @@
+package cibsvc
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
+)
+
+// bus is an in-process process group: it delivers every multicast to every
+// member of the sender's partition in one order, as the messaging daemon
+// does, and configuration changes between them.
+type bus struct {
+	t        *testing.T
+	replicas map[uint32]*Replica
+	handles  map[uint32]uint64
+	parts    [][]uint32 // partitions: node ids that see each other
+	view     uint64
+	queue    []pending
+	results  map[uint32][]Result
+	saved    map[uint32]int
+}
+
+type pending struct {
+	from    Member
+	payload []byte
+}
+
+func newBus(t *testing.T, cibs map[uint32]*cib.CIB) *bus {
+	b := &bus{t: t, replicas: map[uint32]*Replica{}, handles: map[uint32]uint64{}, results: map[uint32][]Result{}, saved: map[uint32]int{}}
+	var all []uint32
+	for n := uint32(1); n <= uint32(len(cibs)); n++ {
+		b.replicas[n] = NewReplica(n, cibs[n])
+		b.handles[n] = uint64(100 + n)
+		b.replicas[n].Joined(b.handles[n])
+		all = append(all, n)
+	}
+	b.partition(all)
+	return b
+}
+
+func (b *bus) member(n uint32) Member { return Member{Node: n, Handle: b.handles[n]} }
+
+// partition sets the partitions and delivers their configuration changes.
+func (b *bus) partition(parts ...[]uint32) {
+	b.settle()
+	b.parts = parts
+	b.view++
+	for _, p := range parts {
+		var ms []Member
+		for _, n := range p {
+			ms = append(ms, b.member(n))
+		}
+		for _, n := range p {
+			b.do(n, b.replicas[n].ConfigurationChange(ViewKey(b.view, p[0]), ms))
+		}
+	}
+	b.settle()
+}
+
+func (b *bus) do(n uint32, rd Ready) {
+	if rd.Save != nil {
+		b.saved[n]++
+	}
+	b.results[n] = append(b.results[n], rd.Results...)
+	for _, p := range rd.Send {
+		b.queue = append(b.queue, pending{from: b.member(n), payload: p})
+	}
+}
+
+func (b *bus) side(n uint32) []uint32 {
+	for _, p := range b.parts {
+		for _, m := range p {
+			if m == n {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// settle delivers until nothing is queued.
+func (b *bus) settle() {
+	for len(b.queue) > 0 {
+		p := b.queue[0]
+		b.queue = b.queue[1:]
+		for _, n := range b.side(p.from.Node) {
+			rd, err := b.replicas[n].Deliver(p.from, p.payload)
+			if err != nil {
+				b.t.Fatalf("node %d: %v", n, err)
+			}
+			b.do(n, rd)
+		}
+	}
+}
+
+// propose sends a change from node n and returns its result.
+func (b *bus) propose(n uint32, c Change) Result {
+	b.t.Helper()
+	req := uint64(len(b.results[n]) + 1000)
+	ps, err := b.replicas[n].Propose(req, c)
+	if err != nil {
+		return Result{Req: req, Err: err}
+	}
+	for _, p := range ps {
+		b.queue = append(b.queue, pending{from: b.member(n), payload: p})
+	}
+	b.settle()
+	for _, r := range b.results[n] {
+		if r.Req == req {
+			return r
+		}
+	}
+	b.t.Fatalf("no result for request %d of node %d", req, n)
+	return Result{}
+}
+
+func (b *bus) requireSame(nodes ...uint32) {
+	b.t.Helper()
+	first := b.replicas[nodes[0]]
+	for _, n := range nodes {
+		r := b.replicas[n]
+		if !r.Synced() {
+			b.t.Fatalf("node %d not synced", n)
+		}
+		if r.Digest() != first.Digest() {
+			b.t.Fatalf("node %d holds %s, node %d %s", n, r.CIB().Version, nodes[0], first.CIB().Version)
+		}
+	}
+}
+
+const cibWithIP = `<cib validate-with="pacemaker-3.7" epoch="5" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources>
+      <primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2">
+        <instance_attributes id="ip-instance_attributes">
+          <nvpair id="ip-instance_attributes-ip" name="ip" value="10.0.0.1"/>
+        </instance_attributes>
+      </primitive>
+    </resources>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>
+`
+
+func fresh(n int) map[uint32]*cib.CIB {
+	m := map[uint32]*cib.CIB{}
+	for i := 1; i <= n; i++ {
+		m[uint32(i)] = Empty()
+	}
+	return m
+}
+
+func TestReplicateAndConditional(t *testing.T) {
+	b := newBus(t, fresh(3))
+	b.requireSame(1, 2, 3)
+	for n := uint32(1); n <= 3; n++ {
+		if dc := b.replicas[n].DC(); dc != 1 {
+			t.Fatalf("node %d: DC %d, want 1", n, dc)
+		}
+	}
+	res := b.propose(2, Change{Replace: &Replacement{XML: []byte(cibWithIP)}})
+	if res.Err != nil || res.Version != (cib.Version{Epoch: 5}) {
+		t.Fatalf("replace: %+v", res)
+	}
+	b.requireSame(1, 2, 3)
+	if b.saved[1] != 1 || b.saved[3] != 1 {
+		t.Errorf("saves: %v", b.saved)
+	}
+	if len(b.results[1]) != 0 || len(b.results[3]) != 0 {
+		t.Errorf("results went to members that did not ask: %v", b.results)
+	}
+	// Two clients read 0:5:0 and change it; the second fails.
+	read := cib.Version{Epoch: 5}
+	set := func(v string) Change {
+		return Change{Expected: &read, Patch: &Patch{Ops: []Op{{Kind: OpSetNVPair, Target: "ip-instance_attributes", Name: "ip", Value: v}}}}
+	}
+	if res := b.propose(1, set("10.0.0.2")); res.Err != nil || res.Version != (cib.Version{Epoch: 6}) {
+		t.Fatalf("first conditional change: %+v", res)
+	}
+	// Bypass the local check, as when both are sent before either applies.
+	ps := b.replicas[3].encode(message{Change: &changeMsg{Req: 7, Change: set("10.0.0.3")}})
+	for _, p := range ps {
+		b.queue = append(b.queue, pending{from: b.member(3), payload: p})
+	}
+	b.settle()
+	last := b.results[3][len(b.results[3])-1]
+	if !errors.Is(last.Err, ErrVersionMismatch) || !strings.Contains(last.Err.Error(), "at version 0:6:0") {
+		t.Fatalf("stale change: %+v", last)
+	}
+	// The local check refuses it too, before sending.
+	if res := b.propose(2, set("10.0.0.4")); !errors.Is(res.Err, ErrVersionMismatch) {
+		t.Fatalf("stale change from node 2: %+v", res)
+	}
+	b.requireSame(1, 2, 3)
+	if v, _ := b.replicas[3].CIB().Configuration.Resource("ip").InstanceAttributes[0].Get("ip"); v != "10.0.0.2" {
+		t.Errorf("ip = %s", v)
+	}
+}
+
+func TestSyncOnJoinAndMerge(t *testing.T) {
+	c := Empty()
+	c2, err := cib.Unmarshal([]byte(cibWithIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Node 3 restarts with the newest CIB from its disk; 1 and 2 are fresh.
+	b := newBus(t, map[uint32]*cib.CIB{1: c, 2: Empty(), 3: c2})
+	b.requireSame(1, 2, 3)
+	if v := b.replicas[1].CIB().Version; v != (cib.Version{Epoch: 5}) {
+		t.Fatalf("after join: %s", v)
+	}
+	// A 2+1 partition: both sides change, the bigger side twice.
+	b.partition([]uint32{1, 2}, []uint32{3})
+	patch := func(id, v string) Change {
+		return Change{Patch: &Patch{Ops: []Op{{Kind: OpSetNVPair, Target: id, Name: "ip", Value: v}}}}
+	}
+	if res := b.propose(1, patch("ip-instance_attributes", "10.0.0.7")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res := b.propose(2, patch("ip-instance_attributes", "10.0.0.8")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res := b.propose(3, patch("ip-instance_attributes", "10.0.0.9")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if dc := b.replicas[3].DC(); dc != 3 {
+		t.Errorf("lone node 3: DC %d", dc)
+	}
+	b.partition([]uint32{1, 2, 3})
+	b.requireSame(1, 2, 3)
+	if v := b.replicas[3].CIB().Version; v != (cib.Version{Epoch: 7}) {
+		t.Fatalf("after merge: %s", v)
+	}
+	if v, _ := b.replicas[3].CIB().Configuration.Resource("ip").InstanceAttributes[0].Get("ip"); v != "10.0.0.8" {
+		t.Errorf("ip = %s", v)
+	}
+	for n := uint32(1); n <= 3; n++ {
+		if dc := b.replicas[n].DC(); dc != 1 {
+			t.Errorf("node %d after merge: DC %d", n, dc)
+		}
+	}
+}
+
+func TestDCMovesOnlyWhenItLeaves(t *testing.T) {
+	b := newBus(t, fresh(3))
+	dcs := func() string {
+		var s []string
+		for n := uint32(1); n <= 3; n++ {
+			if slicesContains(b.side(n), n) {
+				s = append(s, fmt.Sprint(b.replicas[n].DC()))
+			}
+		}
+		return strings.Join(s, ",")
+	}
+	// Node 2 leaves and returns: DC stays 1.
+	b.partition([]uint32{1, 3}, []uint32{2})
+	b.partition([]uint32{1, 2, 3})
+	if got := dcs(); got != "1,1,1" {
+		t.Fatalf("DCs %s", got)
+	}
+	// Node 1 (the DC) leaves: 2 takes over; when 1 returns, 2 stays.
+	b.partition([]uint32{2, 3}, []uint32{1})
+	if d := b.replicas[2].DC(); d != 2 {
+		t.Fatalf("DC %d after the DC left", d)
+	}
+	b.handles[1]++ // a new crmd process on node 1
+	b.replicas[1] = NewReplica(1, Empty())
+	b.replicas[1].Joined(b.handles[1])
+	b.partition([]uint32{1, 2, 3})
+	if got := dcs(); got != "2,2,2" {
+		t.Fatalf("DCs %s after node 1 returned", got)
+	}
+	b.requireSame(1, 2, 3)
+}
+
+func slicesContains(s []uint32, v uint32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestChangesDuringSyncAreRefused(t *testing.T) {
+	b := newBus(t, fresh(2))
+	r := b.replicas[1]
+	b.do(1, r.ConfigurationChange(ViewKey(99, 1), []Member{b.member(1), b.member(2)}))
+	if _, err := r.Propose(1, Change{Replace: &Replacement{XML: []byte(cibWithIP)}}); !errors.Is(err, ErrSyncing) {
+		t.Fatalf("propose while syncing: %v", err)
+	}
+	// A change already sent and delivered in the round is refused by all.
+	ps := r.encode(message{Change: &changeMsg{Req: 1, Change: Change{Replace: &Replacement{XML: []byte(cibWithIP)}}}})
+	rd, err := r.Deliver(b.member(1), ps[0])
+	if err != nil || len(rd.Results) != 1 || !errors.Is(rd.Results[0].Err, ErrSyncing) || rd.Save != nil {
+		t.Fatalf("change in a round: %+v %v", rd, err)
+	}
+}
+
+func TestLargeCIBIsChunked(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(`<cib validate-with="pacemaker-3.7" epoch="3" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/><resources>`)
+	for i := range 12000 {
+		fmt.Fprintf(&sb, `<primitive id="r%d" class="ocf" provider="heartbeat" type="Dummy"><meta_attributes id="r%d-meta"><nvpair id="r%d-meta-t" name="target-role" value="Stopped"/></meta_attributes></primitive>`, i, i, i)
+	}
+	sb.WriteString(`</resources><constraints/></configuration><status/></cib>`)
+	big, err := cib.Unmarshal([]byte(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBus(t, map[uint32]*cib.CIB{1: Empty(), 2: big, 3: Empty()})
+	b.requireSame(1, 2, 3)
+	if n := len(b.replicas[1].CIB().Configuration.Resources); n != 12000 {
+		t.Fatalf("%d resources", n)
+	}
+	if len(cib.Marshal(big)) < 2*ChunkSize {
+		t.Fatalf("test CIB too small to need chunks: %d bytes", len(cib.Marshal(big)))
+	}
+}
