@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-ha/vigil/fenced/fencing"
 	"github.com/vigil-ha/vigil/internal/auth"
 	"github.com/vigil-ha/vigil/internal/config"
+	"github.com/vigil-ha/vigil/internal/cpgclient"
 	"github.com/vigil-ha/vigil/internal/daemon"
 	"github.com/vigil-ha/vigil/internal/rpcclient"
 	"github.com/vigil-ha/vigil/internal/rpcserver"
@@ -54,7 +55,7 @@ type Server struct {
 	log     *slog.Logger
 	cfg     *config.Config
 	node    config.Node
-	groups  messagingv1.GroupServiceClient
+	group   *cpgclient.Member
 	drivers *driver.Drivers
 	ctx     context.Context // the daemon's lifetime, for device runs
 
@@ -85,12 +86,12 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	if err != nil {
 		return err
 	}
-	s.groups = messagingv1.NewGroupServiceClient(conn)
+	s.group = cpgclient.New(messagingv1.NewGroupServiceClient(conn), Group, cpgclient.Options{Logger: env.Logger})
 	go func() {
 		<-ctx.Done()
 		conn.Close()
 	}()
-	go s.follow(ctx)
+	go s.group.Follow(ctx, groupFollower{s})
 	s.Register(srv)
 	return nil
 }
@@ -100,97 +101,63 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 	fencev1.RegisterFenceServiceServer(g, s)
 }
 
-// follow keeps this fenced a member of the fence group, reconnecting to
-// the messaging daemon when needed. While it is not a member it sees only
-// itself: no request can run on another node.
-func (s *Server) follow(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := s.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("lost the fence group; retrying", "err", err)
-		s.mu.Lock()
-		s.handle = 0
-		effs := s.st.ViewChanged([]string{s.node.Name}, time.Now())
-		s.mu.Unlock()
-		s.do(effs)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
+// groupFollower feeds the fence group's events to the fencing state.
+// While this fenced is not a member it sees only itself: no request can run
+// on another node.
+type groupFollower struct{ s *Server }
+
+func (f groupFollower) Joined(_ context.Context, handle uint64) {
+	f.s.mu.Lock()
+	f.s.handle = handle
+	f.s.mu.Unlock()
 }
 
-func (s *Server) session(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := s.groups.Join(ctx, &messagingv1.JoinRequest{Group: Group})
-	if err != nil {
-		return err
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		return err
-	}
-	handle := first.GetJoined().GetHandle()
+func (f groupFollower) Lost(error) {
+	s := f.s
 	s.mu.Lock()
-	s.handle = handle
+	s.handle = 0
+	effs := s.st.ViewChanged([]string{s.node.Name}, time.Now())
 	s.mu.Unlock()
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			return err
-		}
-		if err := s.apply(ctx, ev, handle); err != nil {
-			return err
-		}
-	}
+	s.do(effs)
 }
 
-// apply handles one event of the group, in agreed order.
-func (s *Server) apply(ctx context.Context, ev *messagingv1.JoinResponse, handle uint64) error {
-	now := time.Now()
-	if cc := ev.GetConfigurationChange(); cc != nil {
-		var names []string
-		for _, m := range cc.GetMembers() {
-			if n, ok := s.cfg.NodeByID(m.GetNodeId()); ok && !slices.Contains(names, n.Name) {
-				names = append(names, n.Name)
-			}
+func (f groupFollower) Change(ctx context.Context, cc *messagingv1.ConfigurationChange) error {
+	s := f.s
+	var names []string
+	for _, m := range cc.GetMembers() {
+		if n, ok := s.cfg.NodeByID(m.GetNodeId()); ok && !slices.Contains(names, n.Name) {
+			names = append(names, n.Name)
 		}
-		s.mu.Lock()
-		effs := s.st.ViewChanged(names, now)
-		sync := s.st.SyncMessage()
-		s.mu.Unlock()
-		s.log.Info("fence group changed", "members", names)
-		s.do(effs)
-		// Every member tells the others what it knows after each change,
-		// so that a node that joined learns devices, levels and history.
-		return s.send(ctx, handle, sync)
 	}
-	var ds []*messagingv1.Delivery
-	if d := ev.GetDelivery(); d != nil {
-		ds = append(ds, d)
+	s.mu.Lock()
+	effs := s.st.ViewChanged(names, time.Now())
+	sync := s.st.SyncMessage()
+	s.mu.Unlock()
+	s.log.Info("fence group changed", "members", names)
+	s.do(effs)
+	// Every member tells the others what it knows after each change, so
+	// that a node that joined learns devices, levels and history.
+	return s.send(ctx, sync)
+}
+
+func (f groupFollower) Deliver(_ context.Context, d *messagingv1.Delivery) error {
+	s := f.s
+	var m fencing.Message
+	if err := json.Unmarshal(d.GetPayload(), &m); err != nil {
+		s.log.Warn("dropped a malformed fence message", "from", d.GetSender().GetNodeId(), "err", err)
+		return nil
 	}
-	ds = append(ds, ev.GetDeliveries().GetDeliveries()...)
-	for _, d := range ds {
-		var m fencing.Message
-		if err := json.Unmarshal(d.GetPayload(), &m); err != nil {
-			s.log.Warn("dropped a malformed fence message", "from", d.GetSender().GetNodeId(), "err", err)
-			continue
-		}
-		from, ok := s.cfg.NodeByID(d.GetSender().GetNodeId())
-		if !ok {
-			continue
-		}
-		if from.Name == s.node.Name && d.GetSender().GetHandle() != handle {
-			m.Request = 0 // an earlier session's: nobody waits for it
-		}
-		s.mu.Lock()
-		effs := s.st.Apply(m, from.Name, fencing.Version(d.GetViewId().GetEpoch(), d.GetSequence()), now)
-		s.mu.Unlock()
-		s.do(effs)
+	from, ok := s.cfg.NodeByID(d.GetSender().GetNodeId())
+	if !ok {
+		return nil
 	}
+	s.mu.Lock()
+	if from.Name == s.node.Name && d.GetSender().GetHandle() != s.handle {
+		m.Request = 0 // an earlier membership's: nobody waits for it
+	}
+	effs := s.st.Apply(m, from.Name, fencing.Version(d.GetViewId().GetEpoch(), d.GetSequence()), time.Now())
+	s.mu.Unlock()
+	s.do(effs)
 	return nil
 }
 
@@ -295,19 +262,16 @@ func (s *Server) list(id string) {
 	s.multicast(fencing.Message{Listed: l})
 }
 
-// multicast sends m with the current handle, retrying while this node is
-// between sessions, until the daemon ends.
+// multicast sends m, retrying while this node is between memberships,
+// until the daemon ends.
 func (s *Server) multicast(m fencing.Message) {
 	for s.ctx.Err() == nil {
-		s.mu.Lock()
-		h := s.handle
-		s.mu.Unlock()
-		if h != 0 {
-			if err := s.send(s.ctx, h, m); err == nil {
-				return
-			} else {
-				s.log.Warn("multicast to the fence group failed; retrying", "err", err)
-			}
+		err := s.send(s.ctx, m)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, cpgclient.ErrNotMember) {
+			s.log.Warn("multicast to the fence group failed; retrying", "err", err)
 		}
 		select {
 		case <-s.ctx.Done():
@@ -316,22 +280,13 @@ func (s *Server) multicast(m fencing.Message) {
 	}
 }
 
-func (s *Server) send(ctx context.Context, handle uint64, m fencing.Message) error {
+// send multicasts m to the fence group.
+func (s *Server) send(ctx context.Context, m fencing.Message) error {
 	payload, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	for {
-		_, err := s.groups.Multicast(ctx, &messagingv1.MulticastRequest{Group: Group, Handle: handle, Payload: payload})
-		if status.Code(err) != codes.ResourceExhausted {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return s.group.Multicast(ctx, payload)
 }
 
 // change multicasts m and waits until it is applied here, that is,
@@ -350,7 +305,7 @@ func (s *Server) change(ctx context.Context, m fencing.Message) error {
 	if handle == 0 {
 		return status.Error(codes.Unavailable, "not connected to the messaging daemon: not a member of the fence group")
 	}
-	if err := s.send(ctx, handle, m); err != nil {
+	if err := s.send(ctx, m); err != nil {
 		return status.Errorf(codes.Unavailable, "send to the fence group: %v", err)
 	}
 	select {

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigil-ha/vigil/internal/config"
+	"github.com/vigil-ha/vigil/internal/cpgclient"
 	"github.com/vigil-ha/vigil/internal/daemon"
 	"github.com/vigil-ha/vigil/internal/rpcclient"
 	"github.com/vigil-ha/vigil/internal/rpcserver"
@@ -56,12 +57,12 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	if err != nil {
 		return err
 	}
-	s.groups = messagingv1.NewGroupServiceClient(conn)
+	s.group = cpgclient.New(messagingv1.NewGroupServiceClient(conn), Group, cpgclient.Options{Tick: tickInterval, Logger: env.Logger})
 	go func() {
 		<-ctx.Done()
 		conn.Close()
 	}()
-	go s.follow(ctx)
+	go s.group.Follow(ctx, groupFollower{s})
 	quorumv1.RegisterQuorumServiceServer(srv, s)
 	return nil
 }
@@ -70,10 +71,10 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 // votequorum.
 type Server struct {
 	quorumv1.UnimplementedQuorumServiceServer
-	log    *slog.Logger
-	cfg    *config.Config
-	node   config.Node
-	groups messagingv1.GroupServiceClient
+	log   *slog.Logger
+	cfg   *config.Config
+	node  config.Node
+	group *cpgclient.Member
 
 	mu       sync.Mutex
 	vq       *votequorum.State
@@ -101,129 +102,80 @@ type message struct {
 	Request uint64 `json:"request,omitempty"`
 }
 
-// follow keeps this quorumd a member of the quorum group, reconnecting
-// to the messaging daemon when needed. While it is not a member, this node
-// sees only itself, as votequorum does without membership.
-func (s *Server) follow(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := s.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("lost the quorum group; retrying", "err", err)
-		s.mu.Lock()
-		s.handle = 0
-		s.viewChanged(nil, []uint32{s.node.ID})
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
+// groupFollower feeds the quorum group's events to votequorum. While this
+// quorumd is not a member, the node sees only itself, as votequorum does
+// without membership.
+type groupFollower struct{ s *Server }
+
+func (f groupFollower) Joined(_ context.Context, handle uint64) {
+	f.s.mu.Lock()
+	f.s.handle = handle
+	f.s.mu.Unlock()
 }
 
-func (s *Server) session(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := s.groups.Join(ctx, &messagingv1.JoinRequest{Group: Group})
-	if err != nil {
-		return err
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		return err
-	}
-	handle := first.GetJoined().GetHandle()
+func (f groupFollower) Lost(error) {
+	s := f.s
 	s.mu.Lock()
-	s.handle = handle
+	s.handle = 0
+	s.viewChanged(nil, []uint32{s.node.ID})
 	s.mu.Unlock()
-	ticker := time.NewTicker(tickInterval)
-	defer ticker.Stop()
-	events := make(chan *messagingv1.JoinResponse)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			ev, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case events <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for {
-		select {
-		case err := <-recvErr:
-			return err
-		case now := <-ticker.C:
-			s.mu.Lock()
-			s.vq.Tick(now)
-			s.publish()
-			s.mu.Unlock()
-		case ev := <-events:
-			if err := s.apply(ctx, ev, handle); err != nil {
-				return err
-			}
-		}
-	}
 }
 
-// apply handles one event of the group, in agreed order.
-func (s *Server) apply(ctx context.Context, ev *messagingv1.JoinResponse, handle uint64) error {
-	now := time.Now()
-	if cc := ev.GetConfigurationChange(); cc != nil {
-		var ids []uint32
-		for _, m := range cc.GetMembers() {
-			if !slices.Contains(ids, m.GetNodeId()) {
-				ids = append(ids, m.GetNodeId())
-			}
+// Tick drives last_man_standing_window.
+func (f groupFollower) Tick(now time.Time) {
+	f.s.mu.Lock()
+	f.s.vq.Tick(now)
+	f.s.publish()
+	f.s.mu.Unlock()
+}
+
+func (f groupFollower) Change(ctx context.Context, cc *messagingv1.ConfigurationChange) error {
+	s := f.s
+	var ids []uint32
+	for _, m := range cc.GetMembers() {
+		if !slices.Contains(ids, m.GetNodeId()) {
+			ids = append(ids, m.GetNodeId())
 		}
-		slices.Sort(ids)
-		s.mu.Lock()
-		s.viewChanged(cc.GetViewId(), ids)
-		info := s.vq.Local()
-		s.mu.Unlock()
-		// Every member announces itself after each change, so that nodes
-		// that just joined learn its votes and settings.
-		return s.send(ctx, handle, message{Info: &info})
 	}
-	var ds []*messagingv1.Delivery
-	if d := ev.GetDelivery(); d != nil {
-		ds = append(ds, d)
-	}
-	ds = append(ds, ev.GetDeliveries().GetDeliveries()...)
+	slices.Sort(ids)
 	s.mu.Lock()
+	s.viewChanged(cc.GetViewId(), ids)
+	info := s.vq.Local()
+	s.mu.Unlock()
+	// Every member announces itself after each change, so that nodes that
+	// just joined learn its votes and settings.
+	return s.send(ctx, message{Info: &info})
+}
+
+func (f groupFollower) Deliver(ctx context.Context, d *messagingv1.Delivery) error {
+	s := f.s
+	now := time.Now()
+	var m message
+	if err := json.Unmarshal(d.GetPayload(), &m); err != nil {
+		s.log.Warn("dropped a malformed quorum message", "from", d.GetSender().GetNodeId(), "err", err)
+		return nil
+	}
+	from := d.GetSender().GetNodeId()
+	s.mu.Lock()
+	var err error
 	changed := false
-	for _, d := range ds {
-		var m message
-		if err := json.Unmarshal(d.GetPayload(), &m); err != nil {
-			s.log.Warn("dropped a malformed quorum message", "from", d.GetSender().GetNodeId(), "err", err)
-			continue
-		}
-		from := d.GetSender().GetNodeId()
-		var err error
-		switch {
-		case m.Info != nil:
-			s.vq.NodeInfoReceived(from, *m.Info, now)
-		case m.ExpectedVotes != 0:
-			err, changed = s.vq.SetExpectedVotes(m.ExpectedVotes, now), true
-		case m.Node != 0:
-			err, changed = s.vq.SetVotes(m.Node, m.Votes, now), true
-		case m.TwoNode != nil:
-			err, changed = s.vq.SetTwoNode(*m.TwoNode, now), true
-		}
-		if err != nil {
-			s.log.Warn("quorum change refused", "from", from, "err", err)
-		}
-		if from == s.node.ID && d.GetSender().GetHandle() == handle && m.Request != 0 {
-			if ch, ok := s.applied[m.Request]; ok {
-				ch <- err
-				delete(s.applied, m.Request)
-			}
+	switch {
+	case m.Info != nil:
+		s.vq.NodeInfoReceived(from, *m.Info, now)
+	case m.ExpectedVotes != 0:
+		err, changed = s.vq.SetExpectedVotes(m.ExpectedVotes, now), true
+	case m.Node != 0:
+		err, changed = s.vq.SetVotes(m.Node, m.Votes, now), true
+	case m.TwoNode != nil:
+		err, changed = s.vq.SetTwoNode(*m.TwoNode, now), true
+	}
+	if err != nil {
+		s.log.Warn("quorum change refused", "from", from, "err", err)
+	}
+	if from == s.node.ID && d.GetSender().GetHandle() == s.handle && m.Request != 0 {
+		if ch, ok := s.applied[m.Request]; ok {
+			ch <- err
+			delete(s.applied, m.Request)
 		}
 	}
 	s.publish()
@@ -232,7 +184,7 @@ func (s *Server) apply(ctx context.Context, ev *messagingv1.JoinResponse, handle
 	if changed {
 		// A runtime change may change this node's own settings: the
 		// others learn them from its announcement.
-		return s.send(ctx, handle, message{Info: &info})
+		return s.send(ctx, message{Info: &info})
 	}
 	return nil
 }
@@ -247,22 +199,13 @@ func (s *Server) viewChanged(view *messagingv1.ViewId, ids []uint32) {
 	s.publish()
 }
 
-func (s *Server) send(ctx context.Context, handle uint64, m message) error {
+// send multicasts m to the quorum group.
+func (s *Server) send(ctx context.Context, m message) error {
 	payload, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	for {
-		_, err := s.groups.Multicast(ctx, &messagingv1.MulticastRequest{Group: Group, Handle: handle, Payload: payload})
-		if status.Code(err) != codes.ResourceExhausted {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return s.group.Multicast(ctx, payload)
 }
 
 // publish recomputes the status and tells watchers when it changed; s.mu
@@ -422,7 +365,7 @@ func (s *Server) change(ctx context.Context, m message) (*quorumv1.Status, error
 	if handle == 0 {
 		return nil, status.Error(codes.Unavailable, "not connected to the messaging daemon: no membership to change quorum in")
 	}
-	if err := s.send(ctx, handle, m); err != nil {
+	if err := s.send(ctx, m); err != nil {
 		return nil, status.Errorf(codes.Unavailable, "send the change to the cluster: %v", err)
 	}
 	select {
