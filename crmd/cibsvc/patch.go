@@ -87,7 +87,7 @@ func applyOp(root *cib.Element, op Op) error {
 			return err
 		}
 		if id, ok := e.Attr("id"); ok {
-			if findByID(root, id) != nil {
+			if FindByID(root, id) != nil {
 				if op.IfMissing {
 					return nil
 				}
@@ -246,7 +246,7 @@ func resolve(root *cib.Element, target string) (*cib.Element, error) {
 		return nil, fmt.Errorf("%w: no target", ErrBadPatch)
 	}
 	if !strings.HasPrefix(target, "/") {
-		if e := findByID(root, target); e != nil {
+		if e := FindByID(root, target); e != nil {
 			return e, nil
 		}
 		return nil, fmt.Errorf("%w: no element with id %q", ErrNotFound, target)
@@ -264,9 +264,9 @@ func resolve(root *cib.Element, target string) (*cib.Element, error) {
 	return nil, fmt.Errorf("%w: %s names %d elements, an operation needs one", ErrBadPatch, target, len(es))
 }
 
-// findByID returns the element with the id, looking in the configuration
+// FindByID returns the element with the id, looking in the configuration
 // first, then everywhere else.
-func findByID(root *cib.Element, id string) *cib.Element {
+func FindByID(root *cib.Element, id string) *cib.Element {
 	for _, c := range root.Children {
 		if c.Name == "configuration" {
 			if e := findIn(c, id); e != nil {

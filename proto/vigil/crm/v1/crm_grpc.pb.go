@@ -25,6 +25,7 @@ const (
 	CibService_Query_FullMethodName   = "/vigil.crm.v1.CibService/Query"
 	CibService_Replace_FullMethodName = "/vigil.crm.v1.CibService/Replace"
 	CibService_Patch_FullMethodName   = "/vigil.crm.v1.CibService/Patch"
+	CibService_Watch_FullMethodName   = "/vigil.crm.v1.CibService/Watch"
 )
 
 // CibServiceClient is the client API for CibService service.
@@ -35,14 +36,20 @@ const (
 // exchanged as Pacemaker CIB XML (pacemaker-3.x schema), so what cibadmin
 // prints can be loaded and what Vigil exports crm_simulate can read.
 type CibServiceClient interface {
-	// Query returns the whole CIB or one section of it.
+	// Query returns the whole CIB, one section, the element with an id, or
+	// the elements a path names, with the CIB's version.
 	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResponse, error)
 	// Replace replaces the whole CIB or one section. With expected_version
-	// set, the change is refused with ABORTED when the CIB has moved on.
+	// set, the change is refused with ABORTED when the CIB has moved on. The
+	// answer comes once this node applied the change in the crm group's
+	// agreed order (so every member of the view applies it too) and saved it.
 	Replace(ctx context.Context, in *ReplaceRequest, opts ...grpc.CallOption) (*ReplaceResponse, error)
-	// Patch applies a Pacemaker XML patch set (the format of cibadmin
-	// --patch) to the CIB.
+	// Patch applies a set of operations to the CIB, all or none, with the
+	// same ordering, acknowledgement and expected_version as Replace.
 	Patch(ctx context.Context, in *PatchRequest, opts ...grpc.CallOption) (*PatchResponse, error)
+	// Watch sends the current version, then every version this node
+	// applies, in order.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 }
 
 type cibServiceClient struct {
@@ -83,6 +90,25 @@ func (c *cibServiceClient) Patch(ctx context.Context, in *PatchRequest, opts ...
 	return out, nil
 }
 
+func (c *cibServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CibService_ServiceDesc.Streams[0], CibService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CibService_WatchClient = grpc.ServerStreamingClient[WatchResponse]
+
 // CibServiceServer is the server API for CibService service.
 // All implementations must embed UnimplementedCibServiceServer
 // for forward compatibility.
@@ -91,14 +117,20 @@ func (c *cibServiceClient) Patch(ctx context.Context, in *PatchRequest, opts ...
 // exchanged as Pacemaker CIB XML (pacemaker-3.x schema), so what cibadmin
 // prints can be loaded and what Vigil exports crm_simulate can read.
 type CibServiceServer interface {
-	// Query returns the whole CIB or one section of it.
+	// Query returns the whole CIB, one section, the element with an id, or
+	// the elements a path names, with the CIB's version.
 	Query(context.Context, *QueryRequest) (*QueryResponse, error)
 	// Replace replaces the whole CIB or one section. With expected_version
-	// set, the change is refused with ABORTED when the CIB has moved on.
+	// set, the change is refused with ABORTED when the CIB has moved on. The
+	// answer comes once this node applied the change in the crm group's
+	// agreed order (so every member of the view applies it too) and saved it.
 	Replace(context.Context, *ReplaceRequest) (*ReplaceResponse, error)
-	// Patch applies a Pacemaker XML patch set (the format of cibadmin
-	// --patch) to the CIB.
+	// Patch applies a set of operations to the CIB, all or none, with the
+	// same ordering, acknowledgement and expected_version as Replace.
 	Patch(context.Context, *PatchRequest) (*PatchResponse, error)
+	// Watch sends the current version, then every version this node
+	// applies, in order.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	mustEmbedUnimplementedCibServiceServer()
 }
 
@@ -117,6 +149,9 @@ func (UnimplementedCibServiceServer) Replace(context.Context, *ReplaceRequest) (
 }
 func (UnimplementedCibServiceServer) Patch(context.Context, *PatchRequest) (*PatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedCibServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedCibServiceServer) mustEmbedUnimplementedCibServiceServer() {}
 func (UnimplementedCibServiceServer) testEmbeddedByValue()                    {}
@@ -193,6 +228,17 @@ func _CibService_Patch_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CibService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CibServiceServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CibService_WatchServer = grpc.ServerStreamingServer[WatchResponse]
+
 // CibService_ServiceDesc is the grpc.ServiceDesc for CibService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -213,7 +259,13 @@ var CibService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CibService_Patch_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _CibService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "vigil/crm/v1/crm.proto",
 }
 

@@ -1,0 +1,280 @@
+package crmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
+	"github.com/vigil-ha/vigil/crmd/cibsvc"
+	crmv1 "github.com/vigil-ha/vigil/proto/vigil/crm/v1"
+	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
+)
+
+// follow keeps this crmd a member of the crm group, reconnecting to the
+// messaging daemon when needed. While it is not a member it serves its own
+// copy of the CIB to readers and refuses changes.
+func (s *Server) follow(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := s.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("lost the crm group; retrying", "err", err)
+		s.mu.Lock()
+		s.rep.Left()
+		s.failWaitersLocked(fmt.Errorf("%w: lost the crm group before the change came back in the group's order; it may or may not have been applied, query the CIB", cibsvc.ErrNotMember))
+		s.notifyLocked()
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// session is one membership of the group: from Join until the stream breaks.
+func (s *Server) session(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := s.groups.Join(ctx, &messagingv1.JoinRequest{Group: cibsvc.Group})
+	if err != nil {
+		return err
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	handle := first.GetJoined().GetHandle()
+	out := &outbox{wake: make(chan struct{}, 1)}
+	s.mu.Lock()
+	s.rep.Joined(handle)
+	s.out = out
+	s.notifyLocked()
+	s.mu.Unlock()
+	s.log.Info("joined the crm group", "handle", handle)
+	var sendErr error
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		if sendErr = s.sender(ctx, handle, out); ctx.Err() == nil {
+			cancel() // ends Recv below: a member that cannot send rejoins
+		}
+	}()
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			cancel()
+			<-sent
+			if sendErr != nil && !errors.Is(sendErr, context.Canceled) {
+				return fmt.Errorf("multicast: %w", sendErr)
+			}
+			return err
+		}
+		s.apply(ev)
+	}
+}
+
+// outbox is the messages this member has to multicast, in order. One
+// goroutine sends them, so that the chunks of one message are never
+// interleaved with another's and the loop reading the group never waits
+// for the send queue of the messaging daemon.
+type outbox struct {
+	queue [][][]byte
+	wake  chan struct{}
+}
+
+// enqueueLocked queues the payloads of one message; s.mu is held.
+func (s *Server) enqueueLocked(payloads [][]byte) {
+	if s.out == nil || len(payloads) == 0 {
+		return
+	}
+	s.out.queue = append(s.out.queue, payloads)
+	select {
+	case s.out.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) sender(ctx context.Context, handle uint64, out *outbox) error {
+	for {
+		s.mu.Lock()
+		var next [][]byte
+		if len(out.queue) > 0 {
+			next = out.queue[0]
+			out.queue = out.queue[1:]
+		}
+		s.mu.Unlock()
+		if next == nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-out.wake:
+				continue
+			}
+		}
+		for _, p := range next {
+			if err := s.multicast(ctx, handle, p); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *Server) multicast(ctx context.Context, handle uint64, payload []byte) error {
+	for {
+		_, err := s.groups.Multicast(ctx, &messagingv1.MulticastRequest{Group: cibsvc.Group, Handle: handle, Payload: payload})
+		if status.Code(err) != codes.ResourceExhausted {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// apply feeds one event of the group to the replica, in agreed order.
+func (s *Server) apply(ev *messagingv1.JoinResponse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cc := ev.GetConfigurationChange(); cc != nil {
+		var ms []cibsvc.Member
+		for _, m := range cc.GetMembers() {
+			ms = append(ms, cibsvc.Member{Node: m.GetNodeId(), Handle: m.GetHandle()})
+		}
+		dc := s.rep.DC()
+		rd := s.rep.ConfigurationChange(cibsvc.ViewKey(cc.GetViewId().GetEpoch(), cc.GetViewId().GetCoordinator()), ms)
+		s.log.Info("crm group changed", "members", nodeIDs(ms), "joined", len(cc.GetJoined()), "left", len(cc.GetLeft()))
+		if dc != 0 && s.rep.DC() == 0 {
+			s.log.Info("the DC left the crm group", "dc", dc)
+		}
+		s.readyLocked(rd)
+		return
+	}
+	ds := ev.GetDeliveries().GetDeliveries()
+	if d := ev.GetDelivery(); d != nil {
+		ds = append([]*messagingv1.Delivery{d}, ds...)
+	}
+	for _, d := range ds {
+		from := cibsvc.Member{Node: d.GetSender().GetNodeId(), Handle: d.GetSender().GetHandle()}
+		wasSynced, dc := s.rep.Synced(), s.rep.DC()
+		rd, err := s.rep.Deliver(from, d.GetPayload())
+		if err != nil {
+			s.log.Warn("crm group message not applied", "from", from.String(), "err", err)
+		}
+		s.readyLocked(rd)
+		if !wasSynced && s.rep.Synced() {
+			s.log.Info("CIB synchronised in the crm group", "version", s.rep.CIB().Version.String(), "members", nodeIDs(s.rep.Members()))
+		}
+		if s.rep.DC() != dc {
+			s.log.Info("DC", "node", s.rep.DC(), "name", s.nodeName(s.rep.DC()))
+		}
+	}
+}
+
+func nodeIDs(ms []cibsvc.Member) []uint32 {
+	out := make([]uint32, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.Node)
+	}
+	return out
+}
+
+// readyLocked carries out a Ready in the order it requires; s.mu is held.
+func (s *Server) readyLocked(rd cibsvc.Ready) {
+	if rd.Save != nil {
+		if err := s.store.Save(rd.Save); err != nil {
+			// A node that cannot keep what it acknowledges must not go on.
+			s.fail(fmt.Errorf("saving CIB %s in %s: %w", rd.Save.Version, s.store.Dir(), err))
+			return
+		}
+	}
+	for _, r := range rd.Results {
+		if w, ok := s.waiters[r.Req]; ok {
+			w <- r
+			delete(s.waiters, r.Req)
+		}
+	}
+	for _, a := range rd.Applied {
+		s.log.Info("CIB changed", "version", a.Version.String(), "origin", a.Origin.Node, "what", a.What)
+		s.publishLocked(&crmv1.WatchResponse{Version: versionPB(a.Version), OriginNode: a.Origin.Node, What: a.What})
+	}
+	// Send holds the payloads (chunks) of at most one message.
+	s.enqueueLocked(rd.Send)
+	s.notifyLocked()
+}
+
+// failWaitersLocked answers every change still waiting with err.
+func (s *Server) failWaitersLocked(err error) {
+	for req, w := range s.waiters {
+		w <- cibsvc.Result{Req: req, Err: err}
+		delete(s.waiters, req)
+	}
+}
+
+// notifyLocked wakes everyone waiting for the replica's state to change.
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// maxWait bounds how long a change waits for the group when the client set
+// no deadline.
+const maxWait = 30 * time.Second
+
+// submit sends a change through the group and waits until this node
+// applied it in the group's order. A change refused because it arrived
+// while members were synchronising is sent again.
+func (s *Server) submit(ctx context.Context, change cibsvc.Change) (cib.Version, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, maxWait)
+		defer cancel()
+	}
+	for {
+		s.mu.Lock()
+		if _, joined := s.rep.Self(); !joined {
+			s.mu.Unlock()
+			return cib.Version{}, fmt.Errorf("%w: this crmd cannot reach its messaging daemon", cibsvc.ErrNotMember)
+		}
+		if !s.rep.Synced() {
+			changed := s.changed
+			s.mu.Unlock()
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return cib.Version{}, fmt.Errorf("%w: still synchronising when the request's time ran out", cibsvc.ErrSyncing)
+			}
+		}
+		s.nextReq++
+		req := s.nextReq
+		payloads, err := s.rep.Propose(req, change)
+		if err != nil {
+			s.mu.Unlock()
+			return cib.Version{}, err
+		}
+		w := make(chan cibsvc.Result, 1)
+		s.waiters[req] = w
+		s.enqueueLocked(payloads)
+		s.mu.Unlock()
+		select {
+		case r := <-w:
+			if errors.Is(r.Err, cibsvc.ErrSyncing) {
+				continue
+			}
+			return r.Version, r.Err
+		case <-ctx.Done():
+			s.mu.Lock()
+			delete(s.waiters, req)
+			s.mu.Unlock()
+			return cib.Version{}, fmt.Errorf("%w: the change was sent but had not come back in the group's order when the request's time ran out; it may still be applied, query the CIB", context.DeadlineExceeded)
+		}
+	}
+}
