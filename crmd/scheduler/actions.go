@@ -1,0 +1,836 @@
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
+)
+
+// Action is one node of the transition graph.
+type Action struct {
+	ID int
+	// Rsc is the resource acted on; nil for fencing and cluster actions.
+	Rsc *Resource
+	// Task is start, stop, monitor, promote, demote, notify, cancel, the
+	// pseudo tasks running, stopped, promoted, demoted, stonith or
+	// do_shutdown.
+	Task     string
+	Interval int
+	Node     *Node
+	// Pseudo actions are not executed anywhere (group and clone
+	// milestones, stops implied by fencing).
+	Pseudo   bool
+	Optional bool
+	Runnable bool
+	// Name is the resource name the action acts on (the history name of a
+	// clone instance) or the pseudo action's key.
+	Name   string
+	Reason string
+}
+
+// Key is the operation key: rsc_task_interval.
+func (a *Action) Key() string {
+	return a.Name + "_" + a.Task + "_" + strconv.Itoa(a.Interval)
+}
+
+// Edge orders two actions: Then runs after First completes.
+type Edge struct {
+	First, Then *Action
+}
+
+// Graph is a transition: its actions and the orderings between them.
+type Graph struct {
+	Actions []*Action
+	Edges   []Edge
+}
+
+// Executed returns the actions the transition executes: runnable and not
+// optional, in a topological order of the graph.
+func (g *Graph) Executed() []*Action {
+	var live []*Action
+	in := map[*Action]int{}
+	isLive := map[*Action]bool{}
+	for _, a := range g.Actions {
+		if a.Runnable && !a.Optional {
+			live = append(live, a)
+			isLive[a] = true
+		}
+	}
+	succ := map[*Action][]*Action{}
+	for _, e := range g.Edges {
+		if isLive[e.First] && isLive[e.Then] && e.First != e.Then {
+			succ[e.First] = append(succ[e.First], e.Then)
+			in[e.Then]++
+		}
+	}
+	var out []*Action
+	done := map[*Action]bool{}
+	for len(out) < len(live) {
+		progressed := false
+		for _, a := range live {
+			if done[a] || in[a] > 0 {
+				continue
+			}
+			done[a] = true
+			out = append(out, a)
+			progressed = true
+			for _, s := range succ[a] {
+				in[s]--
+			}
+		}
+		if !progressed {
+			// A cycle: emit the rest in creation order.
+			for _, a := range live {
+				if !done[a] {
+					done[a] = true
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Input is what Schedule works on.
+type Input struct {
+	CIB *cib.CIB
+	// Now is the time rules, failure timeouts and date expressions are
+	// evaluated at.
+	Now time.Time
+}
+
+// Result is a scheduled transition.
+type Result struct {
+	Cluster *Cluster
+	Graph   *Graph
+	// Summary holds the Transition Summary lines (without the leading
+	// "  * ").
+	Summary []string
+	// Scores holds the allocation score lines (crm_simulate -s).
+	Scores []string
+	// Warnings name problems met (colocation loops and the like).
+	Warnings []string
+}
+
+type builder struct {
+	p       *placement
+	g       *Graph
+	byKey   map[string]*Action
+	summary []string
+}
+
+func (b *builder) action(rsc *Resource, name, task string, interval int, node *Node) *Action {
+	key := name + "|" + task + "|" + strconv.Itoa(interval)
+	if node != nil {
+		key += "|" + node.Name
+	}
+	if a := b.byKey[key]; a != nil {
+		return a
+	}
+	a := &Action{ID: len(b.g.Actions), Rsc: rsc, Name: name, Task: task, Interval: interval, Node: node, Optional: true, Runnable: true}
+	b.g.Actions = append(b.g.Actions, a)
+	b.byKey[key] = a
+	return a
+}
+
+func (b *builder) pseudo(name, task string) *Action {
+	a := b.action(nil, name, task, 0, nil)
+	a.Pseudo = true
+	return a
+}
+
+func (b *builder) order(first, then *Action) {
+	if first == nil || then == nil || first == then {
+		return
+	}
+	b.g.Edges = append(b.g.Edges, Edge{first, then})
+}
+
+// Schedule computes the transition for a CIB.
+func Schedule(in Input) *Result {
+	cl := Unpack(in.CIB, in.Now)
+	p := &placement{cl: cl, ev: &ruleEnv{now: in.Now}}
+	p.constraints()
+	p.baseWeights()
+	p.allocate()
+	b := &builder{p: p, g: &Graph{}, byKey: map[string]*Action{}}
+	b.build()
+	res := &Result{Cluster: cl, Graph: b.g, Summary: b.summary}
+	for _, l := range p.loops {
+		res.Warnings = append(res.Warnings, "colocation loop through "+l)
+	}
+	res.Scores = p.scoreLines()
+	return res
+}
+
+func (p *placement) scoreLines() []string {
+	var out []string
+	for _, r := range p.cl.Primitives() {
+		for _, n := range p.cl.Nodes {
+			s, ok := r.Allowed[n.Name]
+			if !ok {
+				continue
+			}
+			if !n.canRun() {
+				s = -cib.Infinity
+			}
+			out = append(out, fmt.Sprintf("pcmk__primitive_assign: %s allocation score on %s: %s", r.ID, n.Name, s))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// constraints resolves colocations and orderings to resources.
+func (p *placement) constraints() {
+	cl := p.cl
+	res := func(id string) *Resource { return cl.byID[id] }
+	for _, c := range cl.CIB.Configuration.Colocations() {
+		score := cib.ScoreOf(c.Score, nil)
+		inf := true
+		if c.Influence != "" {
+			inf = cib.IsTrue(c.Influence)
+		}
+		if len(c.Sets) == 0 {
+			d, pr := res(c.Rsc), res(c.WithRsc)
+			if d == nil || pr == nil || d == pr {
+				continue
+			}
+			p.colocs = append(p.colocs, &colocation{ID: c.ID, Dep: d, Prim: pr, Score: score,
+				DepRole: cib.NormalizeRole(c.RscRole), PrimRole: cib.NormalizeRole(c.WithRscRole), Attr: c.NodeAttribute, Influence: inf})
+			continue
+		}
+		// Sets: within a sequential set each member is colocated with
+		// the previous; a later set's members with the earlier set's.
+		var prevSet []*Resource
+		for _, s := range c.Sets {
+			sc := score
+			if s.Score != "" {
+				sc = cib.ScoreOf(s.Score, nil)
+			}
+			var members []*Resource
+			for _, id := range s.Refs {
+				if r := res(id); r != nil {
+					members = append(members, r)
+				}
+			}
+			role := cib.NormalizeRole(s.Role)
+			if s.Sequential == "" || cib.IsTrue(s.Sequential) {
+				for i := 1; i < len(members); i++ {
+					p.colocs = append(p.colocs, &colocation{ID: c.ID, Dep: members[i], Prim: members[i-1], Score: sc, DepRole: role, PrimRole: role, Influence: inf})
+				}
+			}
+			if prevSet != nil {
+				for _, d := range members {
+					for _, pr := range prevSet {
+						p.colocs = append(p.colocs, &colocation{ID: c.ID, Dep: pr, Prim: d, Score: score, Influence: inf})
+					}
+				}
+			}
+			prevSet = members
+		}
+	}
+	for _, o := range cl.CIB.Configuration.Orders() {
+		kind := o.Kind
+		if kind == "" {
+			kind = "Mandatory"
+			if o.Score != "" && cib.ScoreOf(o.Score, nil) == 0 {
+				kind = "Optional"
+			}
+		}
+		sym := kind != "Serialize"
+		if o.Symmetrical != "" {
+			sym = cib.IsTrue(o.Symmetrical)
+		}
+		if len(o.Sets) == 0 {
+			f, t := res(o.First), res(o.Then)
+			if f == nil || t == nil {
+				continue
+			}
+			fa, ta := o.FirstAction, o.ThenAction
+			if fa == "" {
+				fa = "start"
+			}
+			if ta == "" {
+				ta = fa
+			}
+			p.orders = append(p.orders, &ordering{ID: o.ID, First: f, Then: t, FirstAction: fa, ThenAction: ta, Kind: kind, Symmetrical: sym})
+			continue
+		}
+		var prev []*Resource
+		prevAction := ""
+		for _, s := range o.Sets {
+			var members []*Resource
+			for _, id := range s.Refs {
+				if r := res(id); r != nil {
+					members = append(members, r)
+				}
+			}
+			act := s.Action
+			if act == "" {
+				act = "start"
+			}
+			if s.Sequential == "" || cib.IsTrue(s.Sequential) {
+				for i := 1; i < len(members); i++ {
+					p.orders = append(p.orders, &ordering{ID: o.ID, First: members[i-1], Then: members[i], FirstAction: act, ThenAction: act, Kind: kind, Symmetrical: sym})
+				}
+			}
+			if prev != nil {
+				for _, f := range prev {
+					for _, t := range members {
+						p.orders = append(p.orders, &ordering{ID: o.ID, First: f, Then: t, FirstAction: prevAction, ThenAction: act, Kind: kind, Symmetrical: sym})
+					}
+				}
+			}
+			if len(members) > 0 {
+				if s.Sequential == "" || cib.IsTrue(s.Sequential) {
+					prev = members[len(members)-1:]
+				} else {
+					prev = members
+				}
+				prevAction = act
+			}
+		}
+	}
+}
+
+// primitive state changes.
+type change struct {
+	r        *Resource
+	start    *Action
+	stop     map[string]*Action
+	promote  *Action
+	demote   *Action
+	restart  string
+	blocked  string
+	moving   bool
+	stopping bool
+}
+
+func (b *builder) build() {
+	cl := b.p.cl
+	changes := map[*Resource]*change{}
+	// Fencing.
+	var fenceActs []*Action
+	for _, n := range cl.Nodes {
+		if n.Fence && cl.Options.StonithEnabled {
+			a := b.action(nil, n.Name, "stonith", 0, n)
+			a.Optional = false
+			a.Reason = n.FenceReason
+			fenceActs = append(fenceActs, a)
+		}
+	}
+	for i := 1; i < len(fenceActs) && !cl.Options.ConcurrentFencing; i++ {
+		b.order(fenceActs[i-1], fenceActs[i])
+	}
+	hasDevice := false
+	for _, r := range cl.Primitives() {
+		if r.Cfg != nil && r.Cfg.Class == "stonith" && (r.Assigned != nil || len(r.Running) > 0) {
+			hasDevice = true
+		}
+	}
+	_ = hasDevice
+	fenced := func(n *Node) *Action {
+		if n == nil || !n.Fence {
+			return nil
+		}
+		return b.byKey[n.Name+"|stonith|0|"+n.Name]
+	}
+	// Probes.
+	probes := map[*Resource][]*Action{}
+	for _, r := range cl.Primitives() {
+		if r.Orphan {
+			continue
+		}
+		for _, n := range cl.Nodes {
+			if !n.Online || n.Unclean || n.Pending || r.history[n.Name] != nil {
+				continue
+			}
+			if cp := r.cloneParent(); cp != nil && !cp.Unique {
+				if b.anonymousProbed(cp, r, n) {
+					continue
+				}
+			}
+			if !r.Managed && false {
+				continue
+			}
+			a := b.action(r, r.ID, "monitor", 0, n)
+			a.Optional = false
+			if n.Maintenance || !r.Managed {
+				a.Optional = true
+			}
+			probes[r] = append(probes[r], a)
+		}
+	}
+	// Primitive actions.
+	for _, r := range cl.Primitives() {
+		c := &change{r: r, stop: map[string]*Action{}}
+		changes[r] = c
+		b.primitiveActions(c, fenced)
+		for _, pa := range probes[r] {
+			if c.start != nil {
+				b.order(pa, c.start)
+			}
+		}
+	}
+	b.propagate(changes)
+	b.parentActions(changes)
+	b.constraintOrders(changes)
+	b.runnability(changes)
+	for _, n := range cl.Nodes {
+		if n.Shutdown && n.Online && !n.Unclean {
+			a := b.action(nil, n.Name, "do_shutdown", 0, n)
+			a.Optional = false
+			for _, c := range changes {
+				for name, s := range c.stop {
+					if name == n.Name {
+						b.order(s, a)
+					}
+				}
+			}
+		}
+	}
+	// Fencing actions before the pseudo stops they imply.
+	b.summarize(changes, fenceActs)
+}
+
+func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
+	// One instance of an anonymous clone is probed per node: the one with
+	// history there, else the first.
+	for _, inst := range cp.Children {
+		for _, q := range inst.primitives() {
+			if q.Base == r.Base && q.history[n.Name] != nil {
+				return true
+			}
+		}
+	}
+	for _, inst := range cp.Children {
+		for _, q := range inst.primitives() {
+			if q.Base != r.Base || q.Orphan {
+				continue
+			}
+			return q != r
+		}
+	}
+	return false
+}
+
+func (r *Resource) nameOn(n *Node) string {
+	return r.ID
+}
+
+func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
+	if r.Cfg == nil {
+		return
+	}
+	for _, o := range r.Cfg.Ops {
+		if o.Name != "monitor" {
+			continue
+		}
+		if o.Enabled != "" && !cib.IsTrue(o.Enabled) {
+			continue
+		}
+		d, err := o.IntervalDuration()
+		if err != nil || d <= 0 {
+			continue
+		}
+		orole := cib.NormalizeRole(o.Role)
+		want := role
+		if want == RoleStarted && r.cloneParent() != nil && r.cloneParent().Promotable {
+			want = RoleUnpromoted
+		}
+		if orole != "" && orole != want && !(orole == RoleStarted && want == RoleUnpromoted) {
+			continue
+		}
+		if orole == "" && want == RolePromoted {
+			// Monitors without a role apply to every role except when a
+			// role-specific one exists with the same interval.
+		}
+		ms := int(d / time.Millisecond)
+		h := r.history[n.Name]
+		have := h != nil && h.recurring[ms]
+		a := b.action(r, r.ID, "monitor", ms, n)
+		if required || !have {
+			a.Optional = false
+		}
+	}
+}
+
+func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
+	r := c.r
+	cl := b.p.cl
+	next := r.Assigned
+	nextRole := r.NextRole
+	if next != nil && nextRole == "" {
+		nextRole = RoleStarted
+	}
+	if next == nil {
+		nextRole = RoleStopped
+	}
+	startA := b.action(r, r.ID, "start", 0, next)
+	c.start = startA
+	if next == nil {
+		startA.Runnable = false
+	}
+	if !r.Managed {
+		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next
+		return
+	}
+	multiple := len(r.Running) > 1
+	for _, n := range r.Running {
+		needStop := multiple || next == nil || n != next || r.Failed
+		stop := b.action(r, r.ID, "stop", 0, n)
+		c.stop[n.Name] = stop
+		if needStop {
+			stop.Optional = false
+			if n.Unclean {
+				if f := fenced(n); f != nil {
+					stop.Pseudo = true
+					b.order(f, stop)
+				} else {
+					stop.Runnable = false
+				}
+			}
+			if r.Role == RolePromoted {
+				d := b.action(r, r.ID, "demote", 0, n)
+				d.Optional = false
+				d.Pseudo = stop.Pseudo
+				d.Runnable = stop.Runnable
+				c.demote = d
+				b.order(d, stop)
+			}
+		}
+		b.order(stop, startA)
+	}
+	if next == nil {
+		c.stopping = len(r.Running) > 0
+		return
+	}
+	cur := len(r.Running) == 1 && r.Running[0] == next && !r.Failed
+	if !cur {
+		startA.Optional = false
+		c.moving = len(r.Running) > 0
+	}
+	if nextRole == RolePromoted && (!cur || r.Role != RolePromoted) {
+		pr := b.action(r, r.ID, "promote", 0, next)
+		pr.Optional = false
+		c.promote = pr
+		b.order(startA, pr)
+	}
+	if cur && r.Role == RolePromoted && nextRole != RolePromoted {
+		d := b.action(r, r.ID, "demote", 0, next)
+		d.Optional = false
+		c.demote = d
+	}
+	if cl != nil {
+		b.recurring(r, next, nextRole, !cur)
+	}
+}
+
+// propagate makes restarts follow the orderings that imply them: a group
+// member restarts when an earlier member starts, and a dependent of a
+// mandatory order restarts when its first starts.
+func (b *builder) propagate(changes map[*Resource]*change) {
+	type rel struct{ first, then *Resource }
+	var rels []rel
+	for _, r := range b.p.cl.AllResources() {
+		if r.IsGroup() {
+			for i := 1; i < len(r.Children); i++ {
+				for _, f := range r.Children[i-1].primitives() {
+					for _, t := range r.Children[i].primitives() {
+						rels = append(rels, rel{f, t})
+					}
+				}
+			}
+		}
+	}
+	for _, o := range b.p.orders {
+		if o.Kind != "Mandatory" || o.FirstAction != "start" || o.ThenAction != "start" {
+			continue
+		}
+		if o.First.IsClone() || o.Then.IsClone() {
+			continue
+		}
+		for _, f := range o.First.primitives() {
+			for _, t := range o.Then.primitives() {
+				rels = append(rels, rel{f, t})
+			}
+		}
+	}
+	for iter := 0; iter < 50; iter++ {
+		changed := false
+		for _, x := range rels {
+			fc, tc := changes[x.first], changes[x.then]
+			if fc == nil || tc == nil || fc.start == nil || tc.start == nil {
+				continue
+			}
+			if !fc.start.Optional && fc.start.Runnable && tc.start.Optional && tc.start.Runnable && tc.r.Assigned != nil && len(tc.r.Running) == 1 && tc.r.Managed {
+				tc.start.Optional = false
+				if s := tc.stop[tc.r.Running[0].Name]; s != nil {
+					s.Optional = false
+				}
+				tc.restart = "required " + x.first.ID + " start"
+				b.recurring(tc.r, tc.r.Assigned, tc.r.NextRole, true)
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+}
+
+func (b *builder) childActs(changes map[*Resource]*change, r *Resource, task string) []*Action {
+	var out []*Action
+	for _, q := range r.primitives() {
+		c := changes[q]
+		if c == nil {
+			continue
+		}
+		switch task {
+		case "start":
+			if c.start != nil {
+				out = append(out, c.start)
+			}
+		case "stop":
+			for _, n := range q.Running {
+				if s := c.stop[n.Name]; s != nil {
+					out = append(out, s)
+				}
+			}
+		case "promote":
+			if c.promote != nil {
+				out = append(out, c.promote)
+			}
+		case "demote":
+			if c.demote != nil {
+				out = append(out, c.demote)
+			}
+		}
+	}
+	return out
+}
+
+// parentActions creates the pseudo actions of groups and clones.
+func (b *builder) parentActions(changes map[*Resource]*change) {
+	var walk func(r *Resource)
+	walk = func(r *Resource) {
+		for _, c := range r.Children {
+			walk(c)
+		}
+		if r.IsPrimitive() {
+			return
+		}
+		if r.Parent != nil && r.Parent.IsClone() && r.IsGroup() {
+			// Groups inside clones get their milestones too.
+		}
+		pairs := [][2]string{{"start", "running"}, {"stop", "stopped"}}
+		if r.IsClone() && r.Promotable {
+			pairs = append(pairs, [2]string{"promote", "promoted"}, [2]string{"demote", "demoted"})
+		}
+		for _, pr := range pairs {
+			acts := b.childActs(changes, r, pr[0])
+			begin := b.pseudo(r.ID, pr[0])
+			end := b.pseudo(r.ID, pr[1])
+			b.order(begin, end)
+			required := false
+			for _, a := range acts {
+				if !a.Optional {
+					required = true
+				}
+				b.order(begin, a)
+				b.order(a, end)
+			}
+			if required {
+				begin.Optional, end.Optional = false, false
+			}
+		}
+		if r.IsGroup() {
+			// Members start in order and stop in reverse.
+			for i := 1; i < len(r.Children); i++ {
+				for _, f := range b.childActs(changes, r.Children[i-1], "start") {
+					for _, t := range b.childActs(changes, r.Children[i], "start") {
+						b.order(f, t)
+					}
+				}
+				for _, f := range b.childActs(changes, r.Children[i], "stop") {
+					for _, t := range b.childActs(changes, r.Children[i-1], "stop") {
+						b.order(f, t)
+					}
+				}
+			}
+		}
+		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
+		if r.IsClone() && r.Promotable {
+			b.order(b.pseudo(r.ID, "running"), b.pseudo(r.ID, "promote"))
+			b.order(b.pseudo(r.ID, "demoted"), b.pseudo(r.ID, "stop"))
+		}
+	}
+	for _, r := range b.p.cl.Resources {
+		walk(r)
+	}
+}
+
+// endpoint returns the action standing for a resource's task in an
+// ordering: a primitive's own action(s), or a parent's pseudo action.
+func (b *builder) endpoints(changes map[*Resource]*change, r *Resource, task string, first bool) []*Action {
+	if r.IsPrimitive() {
+		c := changes[r]
+		if c == nil {
+			return nil
+		}
+		switch task {
+		case "start":
+			return []*Action{c.start}
+		case "stop":
+			var out []*Action
+			for _, a := range c.stop {
+				out = append(out, a)
+			}
+			return out
+		case "promote":
+			if c.promote != nil {
+				return []*Action{c.promote}
+			}
+		case "demote":
+			if c.demote != nil {
+				return []*Action{c.demote}
+			}
+		}
+		return nil
+	}
+	if first {
+		done := map[string]string{"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}[task]
+		if done == "" {
+			return nil
+		}
+		return []*Action{b.pseudo(r.ID, done)}
+	}
+	return []*Action{b.pseudo(r.ID, task)}
+}
+
+var inverseTask = map[string]string{"start": "stop", "stop": "start", "promote": "demote", "demote": "promote"}
+
+func (b *builder) constraintOrders(changes map[*Resource]*change) {
+	for _, o := range b.p.orders {
+		for _, f := range b.endpoints(changes, o.First, o.FirstAction, true) {
+			for _, t := range b.endpoints(changes, o.Then, o.ThenAction, false) {
+				b.order(f, t)
+			}
+		}
+		if o.Symmetrical {
+			fa, ta := inverseTask[o.FirstAction], inverseTask[o.ThenAction]
+			if fa != "" && ta != "" {
+				for _, f := range b.endpoints(changes, o.Then, ta, true) {
+					for _, t := range b.endpoints(changes, o.First, fa, false) {
+						b.order(f, t)
+					}
+				}
+			}
+		}
+	}
+}
+
+// runnability marks starts that cannot happen because a mandatory first
+// cannot start, and records why.
+func (b *builder) runnability(changes map[*Resource]*change) {
+	cl := b.p.cl
+	for _, c := range changes {
+		if c.start != nil && c.start.Runnable && !c.start.Optional && !cl.Quorate && cl.Options.NoQuorumPolicy != "ignore" {
+			c.start.Runnable = false
+			if cl.Options.NoQuorumPolicy == "freeze" {
+				c.blocked = "quorum freeze"
+			} else {
+				c.blocked = "no quorum"
+			}
+		}
+	}
+	startable := func(r *Resource) (bool, string) {
+		for _, q := range r.primitives() {
+			c := changes[q]
+			if c != nil && c.start != nil && c.start.Runnable {
+				return true, ""
+			}
+		}
+		return false, r.ID
+	}
+	for iter := 0; iter < 50; iter++ {
+		changed := false
+		for _, o := range b.p.orders {
+			if o.Kind != "Mandatory" || o.FirstAction != "start" || o.ThenAction != "start" {
+				continue
+			}
+			ok, who := startable(o.First)
+			if ok {
+				continue
+			}
+			for _, q := range o.Then.primitives() {
+				c := changes[q]
+				if c == nil || c.start == nil || !c.start.Runnable {
+					continue
+				}
+				if len(q.Running) > 0 && c.start.Optional {
+					continue
+				}
+				c.start.Runnable = false
+				if c.blocked == "" {
+					c.blocked = "unrunnable " + firstPrimitiveID(who, o.First) + " start"
+				}
+				changed = true
+			}
+		}
+		// Group members cannot start before earlier members.
+		for _, r := range cl.AllResources() {
+			if !r.IsGroup() {
+				continue
+			}
+			for i := 1; i < len(r.Children); i++ {
+				ok, _ := startable(r.Children[i-1])
+				if ok {
+					continue
+				}
+				for _, q := range r.Children[i].primitives() {
+					c := changes[q]
+					if c != nil && c.start != nil && c.start.Runnable && q.Assigned != nil {
+						c.start.Runnable = false
+						if c.blocked == "" {
+							c.blocked = "unrunnable " + r.Children[i-1].ID + " start"
+						}
+						changed = true
+					}
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	// Actions ordered after unrunnable starts cannot run either.
+	for _, c := range changes {
+		if c.start != nil && !c.start.Runnable {
+			if c.promote != nil {
+				c.promote.Runnable = false
+			}
+			for _, a := range b.g.Actions {
+				if a.Rsc == c.r && a.Task == "monitor" && a.Interval > 0 && a.Node == c.start.Node {
+					a.Runnable = false
+				}
+			}
+		}
+	}
+	// Pseudo milestones whose required children cannot run.
+	for _, e := range b.g.Edges {
+		_ = e
+	}
+}
+
+func firstPrimitiveID(who string, r *Resource) string {
+	ps := r.primitives()
+	if len(ps) > 0 && r.IsPrimitive() {
+		return ps[0].ID
+	}
+	return who
+}

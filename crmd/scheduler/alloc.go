@@ -1,0 +1,996 @@
+package scheduler
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
+)
+
+// colocation is one rsc_colocation between two resources of the working
+// state: Dep is placed relative to Prim.
+type colocation struct {
+	ID        string
+	Dep, Prim *Resource
+	Score     cib.Score
+	DepRole   string
+	PrimRole  string
+	Attr      string
+	Influence bool
+}
+
+// ordering is one rsc_order between two resources.
+type ordering struct {
+	ID                      string
+	First, Then             *Resource
+	FirstAction, ThenAction string
+	Kind                    string
+	Symmetrical             bool
+	Score                   cib.Score
+}
+
+// placement holds the state of one scheduling run.
+type placement struct {
+	cl      *Cluster
+	ev      *ruleEnv
+	colocs  []*colocation
+	orders  []*ordering
+	// promoLoc holds role=Promoted location scores per resource and node.
+	promoLoc map[*Resource]map[string]cib.Score
+	scores   []string
+	loops    []string
+}
+
+func (p *placement) nodeList() []*Node { return p.cl.Nodes }
+
+// baseWeights computes the allowed nodes of every resource: the symmetric
+// default, location constraints, stickiness and failures.
+func (p *placement) baseWeights() {
+	cl := p.cl
+	p.promoLoc = map[*Resource]map[string]cib.Score{}
+	for _, r := range cl.AllResources() {
+		r.Allowed = map[string]cib.Score{}
+		if cl.Options.SymmetricCluster && r.Parent == nil {
+			for _, n := range cl.Nodes {
+				r.Allowed[n.Name] = 0
+			}
+		}
+	}
+	for _, loc := range cl.CIB.Configuration.Locations() {
+		var targets []*Resource
+		var subs [][]string
+		if loc.Rsc != "" {
+			if r := cl.byID[loc.Rsc]; r != nil {
+				targets = append(targets, r)
+				subs = append(subs, nil)
+			}
+		} else if loc.RscPattern != "" {
+			for _, r := range cl.AllResources() {
+				if r.Parent != nil && r.Parent.IsClone() {
+					continue
+				}
+				if m := matchPattern(loc.RscPattern, r.ID); m != nil {
+					targets = append(targets, r)
+					subs = append(subs, m)
+				}
+			}
+		}
+		for _, s := range loc.Sets {
+			for _, id := range s.Refs {
+				if r := cl.byID[id]; r != nil {
+					targets = append(targets, r)
+					subs = append(subs, nil)
+				}
+			}
+		}
+		for i, r := range targets {
+			p.applyLocation(loc, r, subs[i])
+		}
+	}
+	// Children of groups and clones start from their parent's nodes.
+	var inherit func(r *Resource)
+	inherit = func(r *Resource) {
+		for _, c := range r.Children {
+			for n, s := range r.Allowed {
+				if old, ok := c.Allowed[n]; ok {
+					c.Allowed[n] = old.Add(s)
+				} else {
+					c.Allowed[n] = s
+				}
+			}
+			if pl := p.promoLoc[r]; pl != nil && r.IsClone() {
+				p.promoLoc[c] = pl
+			}
+			inherit(c)
+		}
+	}
+	for _, r := range cl.Resources {
+		inherit(r)
+	}
+	// Stickiness and failures on primitives.
+	for _, r := range cl.Primitives() {
+		p.applyFailures(r)
+		if len(r.Running) == 1 && r.Managed && r.Stickiness != 0 {
+			n := r.Running[0]
+			if s, ok := r.Allowed[n.Name]; ok || cl.Options.SymmetricCluster {
+				r.Allowed[n.Name] = s.Add(r.Stickiness)
+			}
+		}
+	}
+}
+
+func (p *placement) applyLocation(loc *cib.Location, r *Resource, sub []string) {
+	role := cib.NormalizeRole(loc.Role)
+	add := func(n *Node, s cib.Score) {
+		if role == RolePromoted {
+			m := p.promoLoc[r]
+			if m == nil {
+				m = map[string]cib.Score{}
+				p.promoLoc[r] = m
+			}
+			m[n.Name] = m[n.Name].Add(s)
+			return
+		}
+		if old, ok := r.Allowed[n.Name]; ok {
+			r.Allowed[n.Name] = old.Add(s)
+		} else {
+			r.Allowed[n.Name] = s
+		}
+	}
+	if loc.Node != "" {
+		if n := p.cl.nodeMap[loc.Node]; n != nil {
+			add(n, cib.ScoreOf(loc.Score, nil))
+		}
+		return
+	}
+	for _, rule := range loc.Rules {
+		rrole := cib.NormalizeRole(rule.Role)
+		if rrole != "" && role == "" {
+			role = rrole
+		}
+		for _, n := range p.cl.Nodes {
+			if !p.ev.ruleHolds(rule, n.Attrs, r.Cfg, sub) {
+				continue
+			}
+			var s cib.Score
+			if rule.ScoreAttribute != "" {
+				v, ok := n.Attrs[rule.ScoreAttribute]
+				if !ok {
+					continue
+				}
+				s = cib.ScoreOf(v, nil)
+			} else {
+				s = cib.ScoreOf(rule.Score, nil)
+			}
+			add(n, s)
+		}
+	}
+}
+
+// failCount sums the fail counts of r on node n that have not expired.
+func (p *placement) failCount(r *Resource, n *Node) int {
+	name := r.Base
+	if cp := r.cloneParent(); cp != nil && cp.Unique {
+		name = r.ID
+	} else if cp == nil {
+		name = r.ID
+	}
+	total := 0
+	last := 0
+	for k, v := range n.Attrs {
+		var rest string
+		switch {
+		case strings.HasPrefix(k, "fail-count-"):
+			rest = k[len("fail-count-"):]
+		default:
+			continue
+		}
+		if rest != name && !strings.HasPrefix(rest, name+"#") {
+			continue
+		}
+		fc := atoiDef(v, 0)
+		total = int(cib.Score(total).Add(cib.Score(fc)))
+	}
+	for k, v := range n.Attrs {
+		if strings.HasPrefix(k, "last-failure-") {
+			rest := k[len("last-failure-"):]
+			if rest == name || strings.HasPrefix(rest, name+"#") {
+				if t := atoiDef(v, 0); t > last {
+					last = t
+				}
+			}
+		}
+	}
+	if total > 0 && r.FailureTimeout > 0 && last > 0 && !p.cl.Now.IsZero() {
+		if int64(last)+int64(r.FailureTimeout.Seconds()) <= p.cl.Now.Unix() {
+			return 0
+		}
+	}
+	return total
+}
+
+func (p *placement) applyFailures(r *Resource) {
+	for _, n := range p.cl.Nodes {
+		h := r.history[n.Name]
+		ban := false
+		if h != nil && (h.hardBan || (h.failedStart && p.cl.Options.StartFailureIsFatal)) {
+			ban = true
+		}
+		if fc := p.failCount(r, n); fc > 0 && r.MigrationThreshold > 0 && fc >= r.MigrationThreshold {
+			ban = true
+		}
+		if !ban {
+			continue
+		}
+		target := r
+		if cp := r.cloneParent(); cp != nil && !cp.Unique {
+			// An anonymous clone is banned as a whole.
+			for _, inst := range cp.Children {
+				for _, q := range inst.primitives() {
+					if q.Base == r.Base {
+						q.Allowed[n.Name] = -cib.Infinity
+					}
+				}
+			}
+			continue
+		}
+		target.Allowed[n.Name] = -cib.Infinity
+	}
+}
+
+// nodeScore is what a resource's table says of n, -INFINITY for a node
+// that cannot run resources or is absent.
+func (p *placement) nodeScore(w map[string]cib.Score, n *Node) cib.Score {
+	s, ok := w[n.Name]
+	if !ok || !n.canRun() {
+		return -cib.Infinity
+	}
+	return s
+}
+
+func canRunAny(p *placement, w map[string]cib.Score) bool {
+	for _, n := range p.cl.Nodes {
+		if s, ok := w[n.Name]; ok && s >= 0 && n.canRun() {
+			return true
+		}
+	}
+	return false
+}
+
+func copyWeights(w map[string]cib.Score) map[string]cib.Score {
+	out := make(map[string]cib.Score, len(w))
+	for k, v := range w {
+		out[k] = v
+	}
+	return out
+}
+
+// unitWeights are the node scores of a resource as a placement unit: a
+// primitive's own, a group's members summed, a clone's own.
+func (p *placement) unitWeights(r *Resource) map[string]cib.Score {
+	if r.IsGroup() && len(r.Children) > 0 {
+		w := copyWeights(r.Children[0].Allowed)
+		for _, c := range r.Children[1:] {
+			work := copyWeights(w)
+			for n, s := range work {
+				cs, ok := c.Allowed[n]
+				if !ok {
+					cs = -cib.Infinity
+				}
+				work[n] = s.Add(cs)
+			}
+			if !canRunAny(p, work) {
+				continue
+			}
+			w = work
+		}
+		return w
+	}
+	return copyWeights(r.Allowed)
+}
+
+func scaleScore(s cib.Score, factor float64) cib.Score {
+	if factor == 1 {
+		return s
+	}
+	f := float64(s) * factor
+	if f < 0 {
+		f -= 0.5
+	} else {
+		f += 0.5
+	}
+	v := int64(math.Trunc(f))
+	if v >= int64(cib.Infinity) {
+		return cib.Infinity
+	}
+	if v <= -int64(cib.Infinity) {
+		return -cib.Infinity
+	}
+	return cib.Score(v)
+}
+
+// mergeWeights adds the preferences of r (and, recursively, of the
+// resources colocated with r) scaled by factor to w, the way Pacemaker
+// merges the node scores of dependent resources into their primary's.
+func (p *placement) mergeWeights(r *Resource, w map[string]cib.Score, factor float64, depth int) map[string]cib.Score {
+	if r.merging || depth > 20 {
+		return w
+	}
+	r.merging = true
+	defer func() { r.merging = false }()
+	rw := p.unitWeights(r)
+	work := copyWeights(w)
+	for _, n := range p.cl.Nodes {
+		cur, ok := work[n.Name]
+		if !ok {
+			continue
+		}
+		s := p.nodeScore(rw, n)
+		if factor < 0 && s < 0 {
+			continue
+		}
+		work[n.Name] = cur.Add(scaleScore(s, factor))
+	}
+	if !canRunAny(p, work) {
+		return w
+	}
+	mult := 1.0
+	if factor < 0 {
+		mult = -1
+	}
+	for _, c := range p.colocs {
+		if c.Prim != r || !c.Influence || c.Dep.allocated {
+			continue
+		}
+		work = p.mergeWeights(c.Dep, work, mult*float64(c.Score)/float64(cib.Infinity), depth+1)
+	}
+	return work
+}
+
+// topOf returns the placement unit of r: the resource itself unless it is
+// a group member (the group) — clone instances are their own units.
+func topOf(r *Resource) *Resource {
+	for r.Parent != nil && r.Parent.IsGroup() {
+		r = r.Parent
+	}
+	return r
+}
+
+func (p *placement) sortedTops() []*Resource {
+	tops := append([]*Resource(nil), p.cl.Resources...)
+	cur := map[*Resource]cib.Score{}
+	for _, r := range tops {
+		if n := r.currentNode(); n != nil {
+			w := p.unitWeights(r)
+			cur[r] = p.nodeScore(w, n)
+		}
+	}
+	sort.SliceStable(tops, func(i, j int) bool {
+		a, b := tops[i], tops[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		an, bn := a.currentNode() != nil, b.currentNode() != nil
+		if an != bn {
+			return an
+		}
+		if an && bn && cur[a] != cur[b] {
+			return cur[a] > cur[b]
+		}
+		return false
+	})
+	return tops
+}
+
+// allocate places every resource.
+func (p *placement) allocate() {
+	for _, r := range p.sortedTops() {
+		p.allocateUnit(r)
+	}
+}
+
+func (p *placement) allocateUnit(r *Resource) {
+	if r.allocated || r.allocating {
+		if r.allocating && !r.allocated {
+			p.loops = append(p.loops, r.ID)
+		}
+		return
+	}
+	r.allocating = true
+	defer func() { r.allocating = false; r.allocated = true }()
+	// Primaries first, then their influence on our scores.
+	var w map[string]cib.Score
+	if r.IsClone() {
+		w = copyWeights(r.Allowed)
+	} else {
+		w = p.unitWeights(r)
+	}
+	for _, c := range p.colocs {
+		if c.Dep != r {
+			continue
+		}
+		p.allocateUnit(c.Prim)
+		w = p.applyColocation(c, w)
+	}
+	for _, c := range p.colocs {
+		if c.Prim != r || !c.Influence || c.Dep.allocated || c.Dep.allocating {
+			continue
+		}
+		w = p.mergeWeights(c.Dep, w, float64(c.Score)/float64(cib.Infinity), 0)
+	}
+	switch {
+	case r.IsClone():
+		p.allocateClone(r, w)
+	case r.IsGroup():
+		p.allocateGroup(r, w)
+	default:
+		r.Assigned = p.chooseNode(r, w)
+		if r.Assigned != nil {
+			r.Assigned.numRsc++
+		}
+	}
+}
+
+// primaryNodes returns the nodes where the primary of a colocation is (or
+// will be) in the role the colocation names.
+func (p *placement) primaryNodes(c *colocation) map[string]bool {
+	out := map[string]bool{}
+	prim := c.Prim
+	if prim.IsClone() {
+		for _, inst := range prim.Children {
+			if inst.assignedNode() == nil {
+				continue
+			}
+			if c.PrimRole == RolePromoted && inst.nextRole() != RolePromoted {
+				continue
+			}
+			if c.PrimRole == RoleUnpromoted && inst.nextRole() == RolePromoted {
+				continue
+			}
+			out[inst.assignedNode().Name] = true
+		}
+		return out
+	}
+	n := prim.assignedNode()
+	if prim.IsGroup() && c.Score >= cib.Infinity && len(prim.Children) > 0 {
+		n = prim.Children[len(prim.Children)-1].Assigned
+	}
+	if n != nil {
+		if c.PrimRole == RolePromoted && prim.nextRole() != RolePromoted {
+			return out
+		}
+		out[n.Name] = true
+	}
+	return out
+}
+
+func (r *Resource) assignedNode() *Node {
+	if r.IsPrimitive() {
+		return r.Assigned
+	}
+	if r.IsGroup() && len(r.Children) > 0 {
+		return r.Children[0].assignedNode()
+	}
+	return r.Assigned
+}
+
+func (r *Resource) nextRole() string {
+	if r.IsPrimitive() {
+		return r.NextRole
+	}
+	if r.IsGroup() && len(r.Children) > 0 {
+		return r.Children[0].nextRole()
+	}
+	return r.NextRole
+}
+
+func (p *placement) nodesMatching(c *colocation, names map[string]bool) map[string]bool {
+	if c.Attr == "" || c.Attr == "#uname" {
+		return names
+	}
+	vals := map[string]bool{}
+	for name := range names {
+		if n := p.cl.nodeMap[name]; n != nil {
+			if v, ok := n.Attrs[c.Attr]; ok {
+				vals[v] = true
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, n := range p.cl.Nodes {
+		if v, ok := n.Attrs[c.Attr]; ok && vals[v] {
+			out[n.Name] = true
+		}
+	}
+	return out
+}
+
+// applyColocation applies a colocation to the dependent's scores once the
+// primary is placed.
+func (p *placement) applyColocation(c *colocation, w map[string]cib.Score) map[string]cib.Score {
+	if c.DepRole == RolePromoted || c.DepRole == RoleUnpromoted {
+		// Role-specific dependents are handled at promotion.
+		if c.Dep.IsClone() && c.Dep.Promotable {
+			return w
+		}
+	}
+	nodes := p.nodesMatching(c, p.primaryNodes(c))
+	work := copyWeights(w)
+	for name, s := range work {
+		if nodes[name] {
+			if c.Score <= -cib.Infinity {
+				work[name] = -cib.Infinity
+			} else if c.Score < cib.Infinity {
+				work[name] = s.Add(c.Score)
+			}
+		} else if c.Score >= cib.Infinity {
+			work[name] = -cib.Infinity
+		}
+	}
+	if c.Score >= cib.Infinity || c.Score <= -cib.Infinity || canRunAny(p, work) {
+		return work
+	}
+	return w
+}
+
+// chooseNode picks the best node of w for r: highest score, then fewest
+// resources placed (except with placement-strategy minimal), then the node
+// it runs on, then the name.
+func (p *placement) chooseNode(r *Resource, w map[string]cib.Score) *Node {
+	if r.TargetRole == RoleStopped || (r.Parent != nil && inheritedStopped(r)) {
+		return nil
+	}
+	if !r.Managed {
+		if len(r.Running) > 0 {
+			return r.Running[0]
+		}
+		return nil
+	}
+	if r.StopOnly {
+		return nil
+	}
+	if !p.cl.Quorate && p.cl.Options.NoQuorumPolicy != "ignore" {
+		if p.cl.Options.NoQuorumPolicy == "freeze" {
+			if len(r.Running) > 0 && !r.Failed {
+				return r.Running[0]
+			}
+		}
+		return nil
+	}
+	cur := r.currentNode()
+	var best *Node
+	var bestScore cib.Score
+	for _, n := range p.cl.Nodes {
+		s := p.nodeScore(w, n)
+		if s < 0 || !p.fits(r, n) {
+			continue
+		}
+		if best == nil || p.better(n, s, best, bestScore, cur) {
+			best, bestScore = n, s
+		}
+	}
+	return best
+}
+
+func inheritedStopped(r *Resource) bool {
+	for q := r.Parent; q != nil; q = q.Parent {
+		if q.TargetRole == RoleStopped {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *placement) better(n *Node, s cib.Score, b *Node, bs cib.Score, cur *Node) bool {
+	if s != bs {
+		return s > bs
+	}
+	strategy := p.cl.Options.PlacementStrategy
+	if strategy == "balanced" {
+		if c := compareCapacity(n, b); c != 0 {
+			return c > 0
+		}
+	}
+	if strategy != "minimal" {
+		if n.numRsc != b.numRsc {
+			return n.numRsc < b.numRsc
+		}
+		if cur != nil {
+			if n == cur {
+				return true
+			}
+			if b == cur {
+				return false
+			}
+		}
+	}
+	return naturalLess(n.Name, b.Name)
+}
+
+// utilization of a resource.
+func (r *Resource) utilization() map[string]int {
+	if r.Cfg == nil {
+		return nil
+	}
+	out := map[string]int{}
+	for k, v := range cib.Effective(nil, r.Cfg.Utilization, "", nil) {
+		out[k], _ = strconv.Atoi(v)
+	}
+	return out
+}
+
+func (p *placement) fits(r *Resource, n *Node) bool {
+	if p.cl.Options.PlacementStrategy == "default" {
+		return true
+	}
+	if n.remaining == nil {
+		n.remaining = map[string]int{}
+		for k, v := range n.Utilization {
+			n.remaining[k] = v
+		}
+	}
+	need := map[string]int{}
+	for _, q := range topOf(r).primitives() {
+		for k, v := range q.utilization() {
+			need[k] += v
+		}
+	}
+	if r.IsPrimitive() && r.Parent != nil && r.Parent.IsGroup() {
+		need = r.utilization()
+	}
+	for k, v := range need {
+		if n.remaining[k] < v {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *placement) consume(r *Resource, n *Node) {
+	if p.cl.Options.PlacementStrategy == "default" || n == nil {
+		return
+	}
+	p.fits(r, n)
+	for k, v := range r.utilization() {
+		n.remaining[k] -= v
+	}
+}
+
+func compareCapacity(a, b *Node) int {
+	ta, tb := 0, 0
+	for _, v := range a.remaining {
+		ta += v
+	}
+	for _, v := range b.remaining {
+		tb += v
+	}
+	switch {
+	case ta > tb:
+		return 1
+	case ta < tb:
+		return -1
+	}
+	return 0
+}
+
+func (p *placement) allocateGroup(g *Resource, w map[string]cib.Score) {
+	if len(g.Children) == 0 {
+		return
+	}
+	first := g.Children[0]
+	n := p.chooseNode(first, w)
+	if n == nil {
+		// Members are colocated with the first: none can run.
+		for _, c := range g.Children {
+			c.allocated = true
+		}
+		return
+	}
+	for _, c := range g.Children {
+		c.allocated = true
+		if n == nil {
+			continue
+		}
+		s, ok := c.Allowed[n.Name]
+		if c.TargetRole == RoleStopped || (ok && s <= -cib.Infinity) || (!ok && !p.cl.Options.SymmetricCluster && c != first && len(c.Allowed) > 0) || c.StopOnly {
+			n = nil
+			continue
+		}
+		if !c.Managed {
+			if len(c.Running) > 0 && c.Running[0] == n {
+				c.Assigned = n
+			} else if len(c.Running) > 0 {
+				c.Assigned = c.Running[0]
+				n = nil
+			}
+			continue
+		}
+		c.Assigned = n
+		p.consume(c, n)
+		n.numRsc++
+	}
+}
+
+// allocateClone places a clone's instances.
+func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
+	insts := cl.Children
+	perNode := map[string]int{}
+	max := cl.CloneMax
+	nodeMax := cl.CloneNodeMax
+	avail := 0
+	for _, n := range p.cl.Nodes {
+		if p.nodeScore(w, n) >= 0 {
+			avail++
+		}
+	}
+	optimal := 0
+	if avail > 0 {
+		optimal = (max + avail - 1) / avail
+		if optimal > nodeMax {
+			optimal = nodeMax
+		}
+	}
+	count := 0
+	assign := func(inst *Resource, n *Node) {
+		for _, q := range inst.primitives() {
+			q.allocated = true
+		}
+		inst.allocated = true
+		if inst.IsGroup() {
+			for _, q := range inst.Children {
+				q.Assigned = n
+				n.numRsc++
+			}
+		} else {
+			inst.Assigned = n
+			n.numRsc++
+		}
+		perNode[n.Name]++
+		count++
+	}
+	instWeights := func(inst *Resource) map[string]cib.Score {
+		iw := copyWeights(w)
+		for name, s := range p.unitWeights(inst) {
+			if base, ok := cl.Allowed[name]; ok {
+				// unitWeights already includes the clone's scores
+				// (inherited); add what the instance has on its own.
+				iw[name] = w[name].Add(s.Add(-base))
+				if s <= -cib.Infinity {
+					iw[name] = -cib.Infinity
+				}
+			}
+		}
+		return iw
+	}
+	stopped := cl.TargetRole == RoleStopped || !p.cl.Quorate && p.cl.Options.NoQuorumPolicy != "ignore" && p.cl.Options.NoQuorumPolicy != "freeze"
+	// Instances keep their current node when they can.
+	for _, inst := range insts {
+		if stopped || count >= max || inst.Orphan {
+			break
+		}
+		cur := inst.currentNode()
+		if cur == nil || inst.anyFailed() {
+			continue
+		}
+		iw := instWeights(inst)
+		if p.nodeScore(iw, cur) < 0 || perNode[cur.Name] >= optimal {
+			continue
+		}
+		if !allManaged(inst) {
+			continue
+		}
+		assign(inst, cur)
+	}
+	for _, inst := range insts {
+		if inst.allocated {
+			continue
+		}
+		if !allManaged(inst) {
+			inst.allocated = true
+			for _, q := range inst.primitives() {
+				q.allocated = true
+				if len(q.Running) > 0 {
+					q.Assigned = q.Running[0]
+				}
+			}
+			continue
+		}
+		if stopped || count >= max || inst.Orphan {
+			inst.allocated = true
+			for _, q := range inst.primitives() {
+				q.allocated = true
+			}
+			continue
+		}
+		iw := instWeights(inst)
+		for name := range iw {
+			if perNode[name] >= nodeMax {
+				iw[name] = -cib.Infinity
+			}
+		}
+		var n *Node
+		if inst.IsGroup() {
+			n = p.chooseNode(inst.Children[0], iw)
+		} else {
+			n = p.chooseNode(inst, iw)
+		}
+		if n == nil {
+			inst.allocated = true
+			for _, q := range inst.primitives() {
+				q.allocated = true
+			}
+			continue
+		}
+		assign(inst, n)
+	}
+	for _, inst := range insts {
+		for _, q := range inst.primitives() {
+			if q.Assigned != nil && q.NextRole == "" {
+				q.NextRole = RoleStarted
+			}
+		}
+	}
+	if cl.Promotable {
+		p.promote(cl)
+	}
+}
+
+// anyFailed reports whether any primitive of r failed.
+func (r *Resource) anyFailed() bool {
+	for _, q := range r.primitives() {
+		if q.Failed {
+			return true
+		}
+	}
+	return false
+}
+
+func allManaged(r *Resource) bool {
+	for _, q := range r.primitives() {
+		if !q.Managed {
+			return false
+		}
+	}
+	return true
+}
+
+// promotionScore is an instance's promotion score on its assigned node.
+func (p *placement) promotionScore(cl, inst *Resource) (cib.Score, bool) {
+	n := inst.assignedNode()
+	if n == nil {
+		return -cib.Infinity, false
+	}
+	var total cib.Score
+	found := false
+	for _, q := range inst.primitives() {
+		names := []string{"master-" + q.Base, "promotion-" + q.Base}
+		if cl.Unique {
+			names = append([]string{"master-" + q.ID}, names...)
+		}
+		for _, name := range names {
+			if v, ok := n.Attrs[name]; ok {
+				total = total.Add(cib.ScoreOf(v, nil))
+				found = true
+				break
+			}
+		}
+	}
+	if m := p.promoLoc[cl]; m != nil {
+		if s, ok := m[n.Name]; ok {
+			total = total.Add(s)
+			found = true
+		}
+	}
+	for _, c := range p.colocs {
+		if c.Dep == cl && c.DepRole == RolePromoted {
+			nodes := p.nodesMatching(c, p.primaryNodes(c))
+			if nodes[n.Name] {
+				total = total.Add(c.Score)
+			} else if c.Score >= cib.Infinity {
+				total = -cib.Infinity
+			}
+			found = true
+		}
+	}
+	if inst.Role == RolePromoted && len(inst.Running) > 0 && inst.Running[0] == n {
+		found = true
+	}
+	return total, found
+}
+
+func (p *placement) promote(cl *Resource) {
+	type cand struct {
+		inst  *Resource
+		score cib.Score
+	}
+	var cands []cand
+	for _, inst := range cl.Children {
+		if inst.assignedNode() == nil {
+			continue
+		}
+		s, ok := p.promotionScore(cl, inst)
+		if !ok || s < 0 {
+			continue
+		}
+		cands = append(cands, cand{inst, s})
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score > cands[j].score
+		}
+		ai := cands[i].inst.Role == RolePromoted
+		aj := cands[j].inst.Role == RolePromoted
+		return ai && !aj
+	})
+	promoted := 0
+	perNode := map[string]int{}
+	for _, c := range cands {
+		n := c.inst.assignedNode()
+		tr := c.inst.TargetRole
+		if tr == "" {
+			tr = cl.TargetRole
+		}
+		if promoted >= cl.PromotedMax || perNode[n.Name] >= cl.PromotedNodeMax || tr == RoleUnpromoted || tr == RoleStarted && false {
+			continue
+		}
+		if !p.cl.Quorate && p.cl.Options.NoQuorumPolicy == "demote" {
+			continue
+		}
+		promoted++
+		perNode[n.Name]++
+		for _, q := range c.inst.primitives() {
+			q.NextRole = RolePromoted
+		}
+		c.inst.promoteScore = c.score
+	}
+	for _, inst := range cl.Children {
+		for _, q := range inst.primitives() {
+			if q.Assigned != nil && q.NextRole != RolePromoted {
+				q.NextRole = RoleUnpromoted
+			}
+		}
+	}
+}
+
+// naturalLess compares node names the way Pacemaker sorts them: runs of
+// digits compare as numbers, the rest case-insensitively.
+func naturalLess(a, b string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		ca, cb := a[i], b[j]
+		if isDigit(ca) && isDigit(cb) {
+			si := i
+			for i < len(a) && isDigit(a[i]) {
+				i++
+			}
+			sj := j
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			na, _ := strconv.ParseInt(a[si:i], 10, 64)
+			nb, _ := strconv.ParseInt(b[sj:j], 10, 64)
+			if na != nb {
+				return na < nb
+			}
+			continue
+		}
+		la, lb := toLower(ca), toLower(cb)
+		if la != lb {
+			return la < lb
+		}
+		i++
+		j++
+	}
+	return len(a)-i < len(b)-j
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func toLower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
