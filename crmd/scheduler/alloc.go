@@ -33,10 +33,10 @@ type ordering struct {
 
 // placement holds the state of one scheduling run.
 type placement struct {
-	cl      *Cluster
-	ev      *ruleEnv
-	colocs  []*colocation
-	orders  []*ordering
+	cl     *Cluster
+	ev     *ruleEnv
+	colocs []*colocation
+	orders []*ordering
 	// promoLoc holds role=Promoted location scores per resource and node.
 	promoLoc map[*Resource]map[string]cib.Score
 	scores   []string

@@ -89,18 +89,18 @@ type Resource struct {
 	Children []*Resource
 	Meta     map[string]string
 
-	Promotable, Unique bool
-	CloneMax, CloneNodeMax        int
-	PromotedMax, PromotedNodeMax  int
-	Notify, Interleave, Ordered   bool
-	Priority                      int
-	Stickiness                    cib.Score
-	Managed                       bool
-	TargetRole                    string
-	MigrationThreshold            int
-	FailureTimeout                time.Duration
-	Orphan                        bool
-	Critical                      bool
+	Promotable, Unique           bool
+	CloneMax, CloneNodeMax       int
+	PromotedMax, PromotedNodeMax int
+	Notify, Interleave, Ordered  bool
+	Priority                     int
+	Stickiness                   cib.Score
+	Managed                      bool
+	TargetRole                   string
+	MigrationThreshold           int
+	FailureTimeout               time.Duration
+	Orphan                       bool
+	Critical                     bool
 
 	// Current state (primitives).
 	Running []*Node
@@ -195,12 +195,12 @@ func (r *Resource) currentNode() *Node {
 
 // Cluster is the working state unpacked from a CIB.
 type Cluster struct {
-	CIB      *cib.CIB
-	Now      time.Time
-	Options  Options
-	Quorate  bool
-	Nodes    []*Node
-	nodeMap  map[string]*Node
+	CIB     *cib.CIB
+	Now     time.Time
+	Options Options
+	Quorate bool
+	Nodes   []*Node
+	nodeMap map[string]*Node
 	// Resources are the top-level resources in configuration order.
 	Resources []*Resource
 	byID      map[string]*Resource
