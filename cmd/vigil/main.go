@@ -74,5 +74,6 @@ level stages crmsh statements until commit (with --cib-file, on a CIB file).`,
 	root.AddCommand(newStonithCommand(g))
 	root.AddCommand(newVerifyCommand(g), newCIBCommand(g))
 	root.AddCommand(newConfigureCommand(g))
+	root.AddCommand(newSimulateCommand(g))
 	return root
 }
