@@ -173,7 +173,7 @@ func (s *Server) apply(ev *messagingv1.JoinResponse) {
 			s.log.Info("CIB synchronised in the crm group", "version", s.rep.CIB().Version.String(), "members", nodeIDs(s.rep.Members()))
 		}
 		if s.rep.DC() != dc {
-			s.log.Info("DC", "node", s.rep.DC(), "name", s.nodeName(s.rep.DC()))
+			s.log.Info("DC", "dc", s.rep.DC(), "dc_name", s.nodeName(s.rep.DC()))
 		}
 	}
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // newCIBCommand exports and imports whole CIBs (cibadmin --query and
-// --replace). Until vigil-crmd serves the CIB it works on files only.
-func newCIBCommand(_ *globalFlags) *cobra.Command {
+// --replace), of the live cluster through vigil-crmd or of a file.
+func newCIBCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "cib", Short: "Export or import a whole CIB in Pacemaker's XML (like cibadmin --query / --replace)"}
 	var file string
 	cmd.PersistentFlags().StringVarP(&file, "cib-file", "x", "", "work on the CIB in this XML file instead of the live one")
@@ -31,12 +31,24 @@ func newCIBCommand(_ *globalFlags) *cobra.Command {
 			if format != "xml" && format != "json" {
 				return fmt.Errorf("-o %q: want xml or json", format)
 			}
+			var c *cib.CIB
 			if file == "" {
-				return errLiveCIB
-			}
-			c, err := readCIBFile(file)
-			if err != nil {
-				return err
+				xml, err := queryLive(cmd.Context(), g)
+				if err != nil {
+					return err
+				}
+				if format == "xml" {
+					_, err := cmd.OutOrStdout().Write(xml)
+					return err
+				}
+				if c, err = cib.Unmarshal(xml); err != nil {
+					return err
+				}
+			} else {
+				var err error
+				if c, err = readCIBFile(file); err != nil {
+					return err
+				}
 			}
 			if format == "json" {
 				return writeCIBJSON(cmd.OutOrStdout(), c)
@@ -47,6 +59,7 @@ func newCIBCommand(_ *globalFlags) *cobra.Command {
 	export.Flags().StringVarP(&format, "output", "o", "xml", "output format: xml or json")
 
 	var force bool
+	var ifVersion string
 	imp := &cobra.Command{
 		Use:   "import INPUT.xml",
 		Short: "Replace the CIB with INPUT.xml after checking it as `vigil verify` does; refuses a CIB with errors",
@@ -54,14 +67,17 @@ func newCIBCommand(_ *globalFlags) *cobra.Command {
 CIB with errors is refused (exit status 78) and nothing is written; warnings
 are printed. Like cibadmin --replace, an input whose version
 (admin_epoch:epoch:num_updates) is older than the current CIB's is refused
-unless --force. The file is replaced atomically (temporary file, fsync,
+unless --force. Without --cib-file the CIB of the running cluster is
+replaced through vigil-crmd: the command returns once the change is in the
+cluster's agreed order and saved by the node asked; the cluster keeps the
+input's version when it is newer than its own, and bumps its own epoch
+otherwise. --if-version makes the import fail, changing nothing, when the
+cluster's CIB is no longer at the version given (someone else changed it).
+With --cib-file the file is replaced atomically (temporary file, fsync,
 rename, fsync of the directory), readable by its owner only since a CIB can
 hold fencing passwords.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if file == "" {
-				return errLiveCIB
-			}
 			c, err := readCIBFile(args[0])
 			if err != nil {
 				return &exitError{code: exitConfigInvalid, err: err}
@@ -69,7 +85,17 @@ hold fencing passwords.`,
 			problems := cib.Verify(c)
 			writeProblems(cmd.ErrOrStderr(), problems)
 			if cib.HasErrors(problems) {
-				return &exitError{code: exitConfigInvalid, err: fmt.Errorf("%s has errors: not imported, %s is unchanged", args[0], file)}
+				where := file
+				if where == "" {
+					where = "the cluster's CIB"
+				}
+				return &exitError{code: exitConfigInvalid, err: fmt.Errorf("%s has errors: not imported, %s is unchanged", args[0], where)}
+			}
+			if file == "" {
+				return importLive(cmd, g, args[0], c, ifVersion, force)
+			}
+			if ifVersion != "" {
+				return errors.New("--if-version is for the live CIB")
 			}
 			old, err := readCIBFile(file)
 			switch {
@@ -87,6 +113,7 @@ hold fencing passwords.`,
 		},
 	}
 	imp.Flags().BoolVar(&force, "force", false, "replace even a newer or unreadable CIB")
+	imp.Flags().StringVar(&ifVersion, "if-version", "", "live CIB only: replace only if the cluster's CIB is at this version (admin_epoch:epoch:num_updates, as export printed it)")
 	cmd.AddCommand(export, imp)
 	return cmd
 }

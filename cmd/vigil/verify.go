@@ -16,12 +16,12 @@ import (
 // errors (CRM_EX_CONFIG).
 const exitConfigInvalid = 78
 
-// errLiveCIB is what the CIB commands answer without --cib-file until
-// vigil-crmd serves the CIB.
+// errLiveCIB is what commands that work on files only (vigil configure,
+// for now) answer without --cib-file; cibclient is the live API.
 var errLiveCIB = errors.New("live CIB needs vigil-crmd, not available yet; use --cib-file FILE")
 
 // newVerifyCommand is crm_verify's counterpart.
-func newVerifyCommand(_ *globalFlags) *cobra.Command {
+func newVerifyCommand(g *globalFlags) *cobra.Command {
 	var file, output string
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -36,23 +36,31 @@ exit status stays 0.`,
 			if output != "text" && output != "json" {
 				return fmt.Errorf("-o %q: want text or json", output)
 			}
+			var c *cib.CIB
+			var err error
+			name := file
 			if file == "" {
-				return errLiveCIB
-			}
-			c, err := readCIBFile(file)
-			if err != nil {
+				name = "the live CIB"
+				xml, err := queryLive(cmd.Context(), g)
+				if err != nil {
+					return err
+				}
+				if c, err = cib.Unmarshal(xml); err != nil {
+					return &exitError{code: exitConfigInvalid, err: err}
+				}
+			} else if c, err = readCIBFile(file); err != nil {
 				return &exitError{code: exitConfigInvalid, err: err}
 			}
 			problems := cib.Verify(c)
 			if output == "json" {
-				if err := writeVerifyJSON(cmd.OutOrStdout(), file, problems); err != nil {
+				if err := writeVerifyJSON(cmd.OutOrStdout(), name, problems); err != nil {
 					return err
 				}
 			} else {
 				writeProblems(cmd.OutOrStdout(), problems)
 			}
 			if cib.HasErrors(problems) {
-				return &exitError{code: exitConfigInvalid, err: fmt.Errorf("errors found during check of %s: config not valid", file)}
+				return &exitError{code: exitConfigInvalid, err: fmt.Errorf("errors found during check of %s: config not valid", name)}
 			}
 			return nil
 		},

@@ -12,8 +12,9 @@
 // After every configuration change the members exchange offers (their CIB
 // version and digest, and whom they hold to be the DC); once every member's
 // offer is in, the member with the newest CIB (Pacemaker's version order;
-// ties to the lowest node id) multicasts it whole unless all already hold
-// the same, and everyone adopts it. Changes delivered while that sync is
-// under way are refused with ErrSyncing, which the runtime retries.
+// ties to the lowest node id) ends the round with one message, carrying its
+// CIB unless all already hold the same, and everyone adopts it there.
+// Changes delivered while a round is under way are refused with
+// ErrSyncing, which the runtime retries.
 // docs/crm-cib.md explains the protocol and why.
 package cibsvc

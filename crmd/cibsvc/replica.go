@@ -128,8 +128,11 @@ type Replica struct {
 	members  []Member
 	round    string
 	synced   bool
-	offers   map[Member]offerMsg
-	syncFrom Member
+	// offers holds the latest offer of every sender, whatever its round:
+	// members see a merge as configuration changes at different places of
+	// the order, so an offer for a round can arrive before this member has
+	// reached that round.
+	offers map[Member]offerMsg
 	dc       uint32
 
 	nextMsg uint64
@@ -176,7 +179,7 @@ func (r *Replica) Self() (Member, bool) { return r.self, r.joined }
 func (r *Replica) Joined(handle uint64) {
 	r.self = Member{Node: r.node, Handle: handle}
 	r.joined = true
-	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, nil, 0
+	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, map[Member]offerMsg{}, 0
 	clear(r.partial)
 }
 
@@ -184,7 +187,7 @@ func (r *Replica) Joined(handle uint64) {
 // member sees no group, no DC, and refuses changes until it joins again.
 func (r *Replica) Left() {
 	r.joined = false
-	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, nil, 0
+	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, map[Member]offerMsg{}, 0
 	clear(r.partial)
 }
 
@@ -195,12 +198,15 @@ func (r *Replica) ConfigurationChange(view string, members []Member) Ready {
 	members = slices.Clone(members)
 	slices.SortFunc(members, compareMembers)
 	members = slices.Compact(members)
-	r.members = members
-	for m := range r.partial {
+	// Forget what members that left had half sent; keep what senders not
+	// yet seen as members sent (they are joining, see offers).
+	for _, m := range r.members {
 		if !slices.Contains(members, m) {
 			delete(r.partial, m)
+			delete(r.offers, m)
 		}
 	}
+	r.members = members
 	var key strings.Builder
 	key.WriteString(view)
 	for _, m := range members {
@@ -208,7 +214,6 @@ func (r *Replica) ConfigurationChange(view string, members []Member) Ready {
 	}
 	r.round = key.String()
 	r.synced = false
-	r.offers = map[Member]offerMsg{}
 	if !r.hasNode(r.dc) {
 		r.dc = 0
 	}
@@ -299,54 +304,66 @@ func (r *Replica) change(from Member, m *changeMsg) Ready {
 }
 
 func (r *Replica) offer(from Member, o offerMsg) Ready {
-	if o.Round != r.round || r.offers == nil || !slices.Contains(r.members, from) {
-		// An offer of an earlier round, delivered after the next change.
-		return Ready{}
-	}
 	r.offers[from] = o
-	if len(r.offers) < len(r.members) {
+	if o.Round != r.round || r.synced {
 		return Ready{}
 	}
-	// Every member's offer is in: everyone decides the same here.
-	var dc uint32
-	for _, of := range r.offers {
-		if r.hasNode(of.DC) && (dc == 0 || of.DC < dc) {
-			dc = of.DC
+	best, ok := r.decide()
+	if !ok || best != r.self {
+		return Ready{}
+	}
+	// Every member's offer for this round is in and this member has the
+	// newest CIB: it ends the round for everyone with one message, so
+	// that all members end it at the same place of the order. It carries
+	// the CIB only when some member holds another.
+	f := fullMsg{Round: r.round}
+	for _, m := range r.members {
+		if of := r.offers[m]; of.Version != r.cib.Version || of.Digest != r.digest {
+			f.XML = cib.Marshal(r.cib)
+			break
 		}
 	}
-	if dc == 0 {
-		dc = r.members[0].Node
-	}
-	r.dc = dc
-	best := r.members[0]
-	same := true
-	for _, m := range r.members[1:] {
-		b, of := r.offers[best], r.offers[m]
-		if of.Version != b.Version || of.Digest != b.Digest {
-			same = false
+	return Ready{Send: r.encode(message{Full: &f})}
+}
+
+// decide returns the member whose CIB the round adopts: the newest
+// version, ties to the lowest node id; ok is false until every member's
+// offer for the current round is in.
+func (r *Replica) decide() (best Member, ok bool) {
+	for i, m := range r.members {
+		of, has := r.offers[m]
+		if !has || of.Round != r.round {
+			return Member{}, false
 		}
-		if of.Version.Newer(b.Version) {
+		if i == 0 || of.Version.Newer(r.offers[best].Version) {
 			best = m
 		}
 	}
-	if same {
-		r.synced = true
-		r.offers = nil
-		return Ready{}
-	}
-	r.syncFrom = best
-	if best == r.self {
-		return Ready{Send: r.encode(message{Full: &fullMsg{Round: r.round, XML: cib.Marshal(r.cib)}})}
-	}
-	return Ready{}
+	return best, len(r.members) > 0
 }
 
+// full ends a round: every member adopts the CIB it carries (or keeps its
+// own, when all were the same) and agrees on the DC.
 func (r *Replica) full(from Member, f fullMsg) (Ready, error) {
-	if f.Round != r.round || r.synced || from != r.syncFrom {
+	if f.Round != r.round || r.synced {
 		return Ready{}, nil
 	}
+	best, ok := r.decide()
+	if !ok || best != from {
+		// Cannot happen when the group keeps its order; refuse rather
+		// than adopt a CIB the rules did not choose.
+		return Ready{}, fmt.Errorf("cibsvc: %s ended round %q, which it does not win here", from, f.Round)
+	}
 	r.synced = true
-	r.offers = nil
+	r.dc = r.chooseDC()
+	for m, of := range r.offers {
+		if of.Round == r.round {
+			delete(r.offers, m)
+		}
+	}
+	if len(f.XML) == 0 {
+		return Ready{}, nil
+	}
 	c, err := cib.Unmarshal(f.XML)
 	if err != nil {
 		// Every member decodes the same bytes, so all keep their own CIB
@@ -359,6 +376,23 @@ func (r *Replica) full(from Member, f fullMsg) (Ready, error) {
 		return Ready{}, nil
 	}
 	return Ready{Save: c, Applied: []Applied{{Version: c.Version, Origin: from, What: "sync"}}}, nil
+}
+
+// chooseDC applies the DC rule to the offers of the round: the lowest of
+// the DCs members held that is still a member (so the DC stays unless it
+// left; after a merge of partitions the lower of their DCs), else the
+// lowest node id.
+func (r *Replica) chooseDC() uint32 {
+	var dc uint32
+	for _, m := range r.members {
+		if of := r.offers[m]; r.hasNode(of.DC) && (dc == 0 || of.DC < dc) {
+			dc = of.DC
+		}
+	}
+	if dc == 0 {
+		dc = r.members[0].Node
+	}
+	return dc
 }
 
 // encode returns the payloads of one message: whole, or in chunks.

@@ -327,3 +327,45 @@ func TestLargeCIBIsChunked(t *testing.T) {
 		t.Fatalf("test CIB too small to need chunks: %d bytes", len(cib.Marshal(big)))
 	}
 }
+
+// TestMergeSeenAtDifferentPlaces: the messaging daemon shows a merge to the
+// members of each side as configuration changes at different places of the
+// order (node 3 sees node 1 join, an offer, then node 2 join; nodes 1 and 2
+// see node 3 join at once). Offers that arrive before a member reached
+// their round still count, and the round ends at the same message for all.
+func TestMergeSeenAtDifferentPlaces(t *testing.T) {
+	c2, err := cib.Unmarshal([]byte(cibWithIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBus(t, map[uint32]*cib.CIB{1: c2, 2: c2, 3: Empty()})
+	b.partition([]uint32{1, 2}, []uint32{3})
+	b.parts = [][]uint32{{1, 2, 3}}
+	all := []Member{b.member(1), b.member(2), b.member(3)}
+	b.do(1, b.replicas[1].ConfigurationChange("9.1", all))
+	b.do(2, b.replicas[2].ConfigurationChange("9.1", all))
+	b.do(3, b.replicas[3].ConfigurationChange("9.1", []Member{b.member(3), b.member(1)}))
+	// The offers of 1, 2 and 3 (for [3 1]) are delivered before node 3
+	// sees node 2 join.
+	q := b.queue
+	b.queue = nil
+	for _, p := range q {
+		for n := uint32(1); n <= 3; n++ {
+			rd, err := b.replicas[n].Deliver(p.from, p.payload)
+			if err != nil {
+				t.Fatalf("node %d: %v", n, err)
+			}
+			b.do(n, rd)
+		}
+	}
+	b.do(3, b.replicas[3].ConfigurationChange("9.1", all))
+	b.settle()
+	b.requireSame(1, 2, 3)
+	if v := b.replicas[3].CIB().Version; v != (cib.Version{Epoch: 5}) {
+		t.Fatalf("node 3 at %s", v)
+	}
+	if res := b.propose(3, Change{Patch: &Patch{Ops: []Op{{Kind: OpDelete, Target: "ip"}}}}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	b.requireSame(1, 2, 3)
+}
