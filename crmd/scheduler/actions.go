@@ -308,6 +308,9 @@ type change struct {
 	blocked  string
 	moving   bool
 	stopping bool
+	// blockedStop is set when a running resource stops because its start
+	// cannot run.
+	blockedStop bool
 }
 
 func (b *builder) build() {
@@ -316,7 +319,7 @@ func (b *builder) build() {
 	// Fencing.
 	var fenceActs []*Action
 	for _, n := range cl.Nodes {
-		if n.Fence && cl.Options.StonithEnabled {
+		if n.Fence && cl.Options.StonithEnabled && (cl.Quorate || cl.Options.NoQuorumPolicy == "ignore") {
 			a := b.action(nil, n.Name, "stonith", 0, n)
 			a.Optional = false
 			a.Reason = n.FenceReason
@@ -359,7 +362,7 @@ func (b *builder) build() {
 			}
 			a := b.action(r, r.ID, "monitor", 0, n)
 			a.Optional = false
-			if n.Maintenance || !r.Managed {
+			if n.Maintenance {
 				a.Optional = true
 			}
 			probes[r] = append(probes[r], a)
@@ -476,7 +479,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		startA.Runnable = false
 	}
 	if !r.Managed {
-		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next
+		startA.Runnable = false
 		return
 	}
 	multiple := len(r.Running) > 1
@@ -664,6 +667,10 @@ func (b *builder) parentActions(changes map[*Resource]*change) {
 			}
 		}
 		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
+		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional {
+			// A group that stops members restarts as a whole.
+			b.pseudo(r.ID, "start").Optional = false
+		}
 		if r.IsClone() && r.Promotable {
 			b.order(b.pseudo(r.ID, "running"), b.pseudo(r.ID, "promote"))
 			b.order(b.pseudo(r.ID, "demoted"), b.pseudo(r.ID, "stop"))
@@ -739,11 +746,18 @@ func (b *builder) constraintOrders(changes map[*Resource]*change) {
 func (b *builder) runnability(changes map[*Resource]*change) {
 	cl := b.p.cl
 	for _, c := range changes {
-		if c.start != nil && c.start.Runnable && !c.start.Optional && !cl.Quorate && cl.Options.NoQuorumPolicy != "ignore" {
-			c.start.Runnable = false
-			if cl.Options.NoQuorumPolicy == "freeze" {
+		if c.start == nil || !c.start.Runnable || cl.Quorate || c.r.IsStonith() {
+			continue
+		}
+		switch cl.Options.NoQuorumPolicy {
+		case "freeze":
+			if len(c.r.Running) == 0 {
+				c.start.Runnable = false
 				c.blocked = "quorum freeze"
-			} else {
+			}
+		case "stop", "suicide", "demote":
+			if cl.Options.NoQuorumPolicy != "demote" {
+				c.start.Runnable = false
 				c.blocked = "no quorum"
 			}
 		}
@@ -807,6 +821,20 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 		if !changed {
 			break
 		}
+	}
+	// A running resource whose start cannot run must stop.
+	for _, c := range changes {
+		r := c.r
+		if c.start == nil || c.start.Runnable || c.blocked == "" || len(r.Running) == 0 || !r.Managed || r.Assigned == nil {
+			continue
+		}
+		for _, n := range r.Running {
+			if st := c.stop[n.Name]; st != nil {
+				st.Optional = false
+			}
+		}
+		c.stopping = true
+		c.blockedStop = true
 	}
 	// Actions ordered after unrunnable starts cannot run either.
 	for _, c := range changes {

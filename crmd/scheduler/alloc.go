@@ -551,14 +551,6 @@ func (p *placement) chooseNode(r *Resource, w map[string]cib.Score) *Node {
 	if r.StopOnly {
 		return nil
 	}
-	if !p.cl.Quorate && p.cl.Options.NoQuorumPolicy != "ignore" {
-		if p.cl.Options.NoQuorumPolicy == "freeze" {
-			if len(r.Running) > 0 && !r.Failed {
-				return r.Running[0]
-			}
-		}
-		return nil
-	}
 	cur := r.currentNode()
 	var best *Node
 	var bestScore cib.Score
@@ -764,7 +756,7 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 		}
 		return iw
 	}
-	stopped := cl.TargetRole == RoleStopped || !p.cl.Quorate && p.cl.Options.NoQuorumPolicy != "ignore" && p.cl.Options.NoQuorumPolicy != "freeze"
+	stopped := cl.TargetRole == RoleStopped
 	// Instances keep their current node when they can.
 	for _, inst := range insts {
 		if stopped || count >= max || inst.Orphan {

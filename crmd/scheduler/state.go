@@ -143,6 +143,9 @@ type nodeHistory struct {
 // IsPrimitive reports whether r is a primitive (or a clone instance of one).
 func (r *Resource) IsPrimitive() bool { return r.Kind == cib.KindPrimitive }
 
+// IsStonith reports whether r is a fencing device.
+func (r *Resource) IsStonith() bool { return r.Cfg != nil && r.Cfg.Class == "stonith" }
+
 // IsClone reports whether r is a clone or promotable clone.
 func (r *Resource) IsClone() bool { return r.Kind == cib.KindClone || r.Kind == cib.KindMaster }
 

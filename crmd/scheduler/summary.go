@@ -47,15 +47,15 @@ func (b *builder) summaryLine(c *change) string {
 		return blocked(fmt.Sprintf("%s %s ( %s )", pad("Start"), r.ID, next.Name))
 	}
 	cur := r.Running[0]
+	if c.blockedStop {
+		return fmt.Sprintf("%s %s ( %s )  due to %s", pad("Stop"), r.ID, cur.Name, c.blocked)
+	}
 	if next == nil {
 		reason := "node availability"
 		if !b.p.cl.Quorate && b.p.cl.Options.NoQuorumPolicy == "stop" {
 			reason = "no quorum"
 		}
-		line := fmt.Sprintf("%s %s ( %s )", pad("Stop"), r.ID, cur.Name)
-		if r.TargetRole != RoleStopped && !inheritedStopped(r) {
-			line += "  due to " + reason
-		}
+		line := fmt.Sprintf("%s %s ( %s )  due to %s", pad("Stop"), r.ID, cur.Name, reason)
 		for _, s := range c.stop {
 			if !s.Runnable {
 				line += " (blocked)"
@@ -119,6 +119,22 @@ func ActionLine(a *Action) string {
 // transition summary, the executed actions and the status after them.
 func (res *Result) Text() string {
 	var b strings.Builder
+	total, disabled, blocked := 0, 0, 0
+	for _, r := range res.Cluster.Primitives() {
+		if r.Orphan && len(r.Running) == 0 {
+			continue
+		}
+		total++
+		if r.TargetRole == RoleStopped || inheritedStopped(r) {
+			disabled++
+		}
+		if r.Blocked {
+			blocked++
+		}
+	}
+	if disabled > 0 || blocked > 0 {
+		fmt.Fprintf(&b, "%d of %d resource instances DISABLED and %d BLOCKED from further action due to failure\n\n", disabled, total, blocked)
+	}
 	b.WriteString("Current cluster status:\n")
 	b.WriteString(StatusText(res.Cluster, nil))
 	b.WriteString("\nTransition Summary:\n")
