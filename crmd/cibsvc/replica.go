@@ -124,16 +124,16 @@ type Replica struct {
 	cib    *cib.CIB
 	digest string
 
-	joined   bool
-	members  []Member
-	round    string
-	synced   bool
+	joined  bool
+	members []Member
+	round   string
+	synced  bool
 	// offers holds the latest offer of every sender, whatever its round:
 	// members see a merge as configuration changes at different places of
 	// the order, so an offer for a round can arrive before this member has
 	// reached that round.
 	offers map[Member]offerMsg
-	dc       uint32
+	dc     uint32
 
 	nextMsg uint64
 	partial map[Member]*assembly
