@@ -68,19 +68,21 @@ type Device struct {
 
 // HostCheck is the device's effective pcmk_host_check, with Pacemaker's
 // default: static-list when pcmk_host_list or pcmk_host_map is set,
-// otherwise dynamic-list, falling back to status when the list action
-// failed.
+// otherwise dynamic-list. A dynamic-list device whose list action failed
+// is checked with status, as Pacemaker does whether dynamic-list was the
+// default or set explicitly.
 func (d *Device) HostCheck() string {
-	if v := d.Params["pcmk_host_check"]; v != "" {
-		return v
+	v := d.Params["pcmk_host_check"]
+	if v == "" {
+		if d.Params["pcmk_host_list"] != "" || d.Params["pcmk_host_map"] != "" {
+			return StaticList
+		}
+		v = DynamicList
 	}
-	if d.Params["pcmk_host_list"] != "" || d.Params["pcmk_host_map"] != "" {
-		return StaticList
-	}
-	if d.Listed && d.TargetsErr != "" {
+	if v == DynamicList && d.Listed && d.TargetsErr != "" {
 		return StatusCheck
 	}
-	return DynamicList
+	return v
 }
 
 // ValidHostCheck reports whether v is a pcmk_host_check value.

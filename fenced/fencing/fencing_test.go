@@ -295,3 +295,18 @@ func TestHostChecks(t *testing.T) {
 		t.Errorf("a device whose list failed is checked with %s", hc)
 	}
 }
+
+// Pacemaker falls back to status when a device's list action fails, also
+// when pcmk_host_check=dynamic-list was set explicitly (it replaces the
+// device's pcmk_host_check with status).
+func TestExplicitDynamicListFallsBackToStatus(t *testing.T) {
+	s := New("n1", []string{"n1", "n2", "n3"})
+	s.ViewChanged([]string{"n1", "n2", "n3"}, t0)
+	d := &Device{ID: "dyn", Node: "n2", Params: map[string]string{"pcmk_host_check": "dynamic-list"}, Listed: true, TargetsErr: "list: not supported"}
+	if hc := d.HostCheck(); hc != StatusCheck {
+		t.Errorf("explicit dynamic-list whose list failed is checked with %s, want status", hc)
+	}
+	if ok, _, why := s.capable(d, "n3", false); !ok {
+		t.Errorf("explicit dynamic-list whose list failed cannot fence n3: %s", why)
+	}
+}
