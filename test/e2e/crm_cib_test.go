@@ -1,0 +1,277 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-ha/vigil/crmd/cib"
+	"github.com/vigil-ha/vigil/crmd/cibclient"
+	"github.com/vigil-ha/vigil/crmd/cibsvc"
+	"github.com/vigil-ha/vigil/internal/localcluster"
+)
+
+const e2eCIB = `<cib validate-with="pacemaker-3.7" epoch="5" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources>
+      <primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>
+    </resources>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>
+`
+
+// cibOf is what one node's crmd says.
+type cibOf struct {
+	node   string
+	status cibclient.Status
+	xml    []byte
+	err    error
+}
+
+func (o cibOf) String() string {
+	if o.err != nil {
+		return fmt.Sprintf("%s: %v", o.node, o.err)
+	}
+	return fmt.Sprintf("%s: version %s synced %v dc %q members %v", o.node, o.status.Version, o.status.Synced, o.status.DC, o.status.Members)
+}
+
+// askCrmd asks a node's crmd for its status and CIB.
+func askCrmd(c *localcluster.Cluster, node string) cibOf {
+	o := cibOf{node: node}
+	n, _ := c.Node(node)
+	conn, err := n.Dial("vigil-crmd", c.AdminFiles())
+	if err != nil {
+		o.err = err
+		return o
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cl := cibclient.New(conn)
+	if o.status, o.err = cl.Status(ctx); o.err != nil {
+		return o
+	}
+	o.xml, _, o.err = cl.QueryXML(ctx)
+	return o
+}
+
+// waitCrmds waits until every node's answer satisfies ok, and all hold the
+// same CIB; it returns the answers.
+func waitCrmds(t *testing.T, c *localcluster.Cluster, nodes []string, what string, deadline time.Duration, ok func(cibOf) bool) []cibOf {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		var got []cibOf
+		good := true
+		for _, n := range nodes {
+			o := askCrmd(c, n)
+			got = append(got, o)
+			if o.err != nil || !ok(o) || string(o.xml) != string(got[0].xml) {
+				good = false
+			}
+		}
+		if good {
+			return got
+		}
+		if time.Now().After(end) {
+			var lines []string
+			for _, o := range got {
+				lines = append(lines, o.String())
+			}
+			t.Fatalf("after %v, not %s:\n%s", deadline, what, strings.Join(lines, "\n"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func crmdClient(t *testing.T, c *localcluster.Cluster, node string) *cibclient.Client {
+	t.Helper()
+	n, _ := c.Node(node)
+	conn, err := n.Dial("vigil-crmd", c.AdminFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return cibclient.New(conn)
+}
+
+func atVersion(v cib.Version, members int) func(cibOf) bool {
+	return func(o cibOf) bool {
+		return o.status.Synced && o.status.Version == v && len(o.status.Members) == members
+	}
+}
+
+// TestCIBReplication: a CIB imported on n1 is on every node; a stale
+// conditional change fails; a crmd killed while the CIB changes catches up
+// when it restarts; the CIB survives a restart of every crmd (from disk);
+// every node names the same DC, which moves only when the DC leaves.
+func TestCIBReplication(t *testing.T) {
+	c := startCluster(t, 3)
+	all := []string{"n1", "n2", "n3"}
+	waitCrmds(t, c, all, "three synced members", 60*time.Second, atVersion(cib.Version{}, 3))
+
+	src := filepath.Join(t.TempDir(), "in.xml")
+	if err := os.WriteFile(src, []byte(e2eCIB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vigil := filepath.Join(binDir, "vigil")
+	if out, err := exec.Command(vigil, "cib", "import", src, "--dir", c.Dir, "--node", "n1").CombinedOutput(); err != nil || !strings.Contains(string(out), "version 0:5:0") {
+		t.Fatalf("vigil cib import: %v\n%s", err, out)
+	}
+	v5 := cib.Version{Epoch: 5}
+	got := waitCrmds(t, c, all, "at 0:5:0", 30*time.Second, atVersion(v5, 3))
+	if !strings.Contains(string(got[2].xml), `<primitive id="d1"`) {
+		t.Fatalf("n3's CIB lacks d1:\n%s", got[2].xml)
+	}
+	for _, n := range all {
+		out, err := exec.Command(vigil, "cib", "export", "--dir", c.Dir, "--node", n).Output()
+		if err != nil || string(out) != string(got[0].xml) {
+			t.Errorf("vigil cib export on %s: %v\n%s", n, err, out)
+		}
+	}
+
+	// Conditional changes: the first with the version read wins, a second
+	// with the same (now stale) version fails and says why.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n2 := crmdClient(t, c, "n2")
+	addD2 := cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpCreate, Target: "/cib/configuration/resources",
+		XML: []byte(`<primitive id="d2" class="ocf" provider="pacemaker" type="Dummy"/>`)}}}
+	v, err := n2.Patch(ctx, addD2, &v5)
+	if err != nil || v != (cib.Version{Epoch: 6}) {
+		t.Fatalf("conditional patch: %s %v", v, err)
+	}
+	_, err = crmdClient(t, c, "n3").Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpDelete, Target: "d1"}}}, &v5)
+	if !cibclient.IsVersionMismatch(err) || !strings.Contains(err.Error(), "at version 0:6:0") {
+		t.Fatalf("stale conditional patch: %v", err)
+	}
+	out, err := exec.Command(vigil, "cib", "import", src, "--force", "--if-version", "0:5:0", "--dir", c.Dir, "--node", "n3").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "changed since 0:5:0") {
+		t.Fatalf("stale conditional import: %v\n%s", err, out)
+	}
+	// A change that adds a Verify error is refused before it is sent.
+	_, err = n2.Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpCreate, Target: "/cib/configuration/constraints",
+		XML: []byte(`<rsc_order id="o1" first="ghost" then="d1"/>`)}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("invalid patch: %v", err)
+	}
+	v6 := cib.Version{Epoch: 6}
+	got = waitCrmds(t, c, all, "at 0:6:0", 30*time.Second, atVersion(v6, 3))
+	dc := got[0].status.DC
+	if dc == "" {
+		t.Fatalf("no DC: %v", got)
+	}
+	for _, o := range got {
+		if o.status.DC != dc {
+			t.Fatalf("nodes disagree on the DC: %v", got)
+		}
+	}
+
+	// n3's crmd dies; the CIB changes; it comes back and catches up.
+	if err := c.Signal("n3", "vigil-crmd", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, c, []string{"n3"}, []string{"vigil-crmd"})
+	waitCrmds(t, c, []string{"n1", "n2"}, "two members", 30*time.Second, atVersion(v6, 2))
+	n1 := crmdClient(t, c, "n1")
+	v7 := cib.Version{Epoch: 7}
+	if v, err := n1.Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpSetNVPair, Target: "cib-bootstrap-options", Name: "cluster-recheck-interval", Value: "5min"}}}, nil); err != nil || v != v7 {
+		t.Fatalf("patch with n3 down: %s %v", v, err)
+	}
+	if err := c.Restart("n3", "vigil-crmd"); err != nil {
+		t.Fatal(err)
+	}
+	got = waitCrmds(t, c, all, "n3 caught up at 0:7:0", 30*time.Second, atVersion(v7, 3))
+	if !strings.Contains(string(got[2].xml), `name="cluster-recheck-interval" value="5min"`) {
+		t.Fatalf("n3's CIB lacks the change made while it was down:\n%s", got[2].xml)
+	}
+	if got[2].status.DC != dc {
+		t.Fatalf("the DC moved when n3 returned: %v", got)
+	}
+
+	// The DC's crmd dies: the others agree on a new DC (the lowest node id
+	// left); when the old DC returns, the DC stays where it went.
+	if err := c.Signal(dc, "vigil-crmd", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, c, []string{dc}, []string{"vigil-crmd"})
+	rest := slices.DeleteFunc(slices.Clone(all), func(n string) bool { return n == dc })
+	got = waitCrmds(t, c, rest, "agreed on a new DC", 30*time.Second, func(o cibOf) bool {
+		return atVersion(v7, 2)(o) && o.status.DC == rest[0]
+	})
+	if err := c.Restart(dc, "vigil-crmd"); err != nil {
+		t.Fatal(err)
+	}
+	waitCrmds(t, c, all, "three members with DC "+rest[0], 30*time.Second, func(o cibOf) bool {
+		return atVersion(v7, 3)(o) && o.status.DC == rest[0]
+	})
+
+	// Every crmd dies at once: the CIB comes back from their disks.
+	for _, n := range all {
+		if err := c.Signal(n, "vigil-crmd", syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitDead(t, c, all, []string{"vigil-crmd"})
+	for _, n := range all {
+		if err := c.Restart(n, "vigil-crmd"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = waitCrmds(t, c, all, "back at 0:7:0 after all restarted", 60*time.Second, atVersion(v7, 3))
+	if !strings.Contains(string(got[0].xml), `<primitive id="d2"`) {
+		t.Fatalf("the CIB after a restart of every crmd lacks d2:\n%s", got[0].xml)
+	}
+}
+
+// TestCIBPartitionMerge: in a 2+1 partition both sides change the CIB; the
+// bigger side twice. When they merge everyone holds the newest.
+func TestCIBPartitionMerge(t *testing.T) {
+	requireRoot(t)
+	c := startCluster(t, 3)
+	all := []string{"n1", "n2", "n3"}
+	waitCrmds(t, c, all, "three synced members", 60*time.Second, atVersion(cib.Version{}, 3))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n1, n3 := crmdClient(t, c, "n1"), crmdClient(t, c, "n3")
+	if _, err := n1.Replace(ctx, []byte(e2eCIB), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	waitCrmds(t, c, all, "at 0:5:0", 30*time.Second, atVersion(cib.Version{Epoch: 5}, 3))
+	if err := c.Partition([]string{"n1", "n2"}, []string{"n3"}); err != nil {
+		t.Fatal(err)
+	}
+	waitCrmds(t, c, []string{"n1", "n2"}, "a view of two", 30*time.Second, atVersion(cib.Version{Epoch: 5}, 2))
+	waitCrmds(t, c, []string{"n3"}, "alone", 30*time.Second, atVersion(cib.Version{Epoch: 5}, 1))
+	set := func(cl *cibclient.Client, v string) {
+		t.Helper()
+		if _, err := cl.Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpSetNVPair, Target: "d1-meta", Parent: "d1", SetElement: "meta_attributes", Name: "note", Value: v}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(n3, "minority")
+	set(n1, "majority-1")
+	set(n1, "majority-2")
+	if err := c.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	got := waitCrmds(t, c, all, "merged at 0:7:0", 60*time.Second, atVersion(cib.Version{Epoch: 7}, 3))
+	if !strings.Contains(string(got[2].xml), `value="majority-2"`) {
+		t.Fatalf("n3 after the merge:\n%s", got[2].xml)
+	}
+}
