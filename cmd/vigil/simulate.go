@@ -46,7 +46,11 @@ graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").`,
 				now = t
 				fmt.Fprintf(out, "Setting effective cluster time: %s\n", t.Format("2006-01-02 15:04:05Z"))
 			}
-			res := scheduler.Schedule(scheduler.Input{CIB: c, Now: now})
+			in := scheduler.Input{CIB: c, Now: now}
+			if t, ok := scheduler.ExecutionDate(c); ok && when == "" {
+				in.Now, in.FromExecutionDate = t, true
+			}
+			res := scheduler.Schedule(in)
 			for _, w := range res.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}

@@ -100,6 +100,9 @@ type Input struct {
 	// Now is the time rules, failure timeouts and date expressions are
 	// evaluated at.
 	Now time.Time
+	// FromExecutionDate says Now came from the CIB's execution-date, which
+	// the summary then mentions as crm_simulate does.
+	FromExecutionDate bool
 }
 
 // Result is a scheduled transition.
@@ -113,6 +116,8 @@ type Result struct {
 	Scores []string
 	// Warnings name problems met (colocation loops and the like).
 	Warnings []string
+	// Notes are printed before the status and after the actions.
+	Notes []string
 }
 
 type builder struct {
@@ -159,6 +164,9 @@ func Schedule(in Input) *Result {
 	b := &builder{p: p, g: &Graph{}, byKey: map[string]*Action{}}
 	b.build()
 	res := &Result{Cluster: cl, Graph: b.g, Summary: b.summary}
+	if in.FromExecutionDate {
+		res.Notes = append(res.Notes, "Using the original execution date of: "+in.Now.UTC().Format("2006-01-02 15:04:05Z"))
+	}
 	for _, l := range p.loops {
 		res.Warnings = append(res.Warnings, "colocation loop through "+l)
 	}
@@ -319,7 +327,7 @@ func (b *builder) build() {
 	// Fencing.
 	var fenceActs []*Action
 	for _, n := range cl.Nodes {
-		if n.Fence && cl.Options.StonithEnabled && (cl.Quorate || cl.Options.NoQuorumPolicy == "ignore") {
+		if n.Fence && cl.Options.StonithEnabled && (cl.Quorate || cl.Options.NoQuorumPolicy == "ignore" || cl.Options.NoQuorumPolicy == "suicide") {
 			a := b.action(nil, n.Name, "stonith", 0, n)
 			a.Optional = false
 			a.Reason = n.FenceReason
@@ -341,6 +349,14 @@ func (b *builder) build() {
 			return nil
 		}
 		return b.byKey[n.Name+"|stonith|0|"+n.Name]
+	}
+	if cl.Options.PlacementStrategy != "default" {
+		for _, n := range cl.Nodes {
+			if n.Online {
+				a := b.pseudo("load_stopped_"+n.Name, "")
+				a.Optional = false
+			}
+		}
 	}
 	// Probes.
 	probes := map[*Resource][]*Action{}

@@ -429,6 +429,7 @@ func (p *placement) allocateUnit(r *Resource) {
 		r.Assigned = p.chooseNode(r, w)
 		if r.Assigned != nil {
 			r.Assigned.numRsc++
+			p.consume(r, r.Assigned)
 		}
 	}
 }

@@ -211,6 +211,16 @@ type Cluster struct {
 	props     map[string]string
 }
 
+// ExecutionDate returns the time a saved CIB was scheduled at (its
+// execution-date attribute, which crm_simulate uses when no time is given).
+func ExecutionDate(c *cib.CIB) (time.Time, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(c.ExecutionDate), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0).UTC(), true
+}
+
 // Node returns the node named name, or nil.
 func (c *Cluster) Node(name string) *Node { return c.nodeMap[name] }
 
@@ -291,6 +301,13 @@ func Unpack(c *cib.CIB, now time.Time) *Cluster {
 	cl.Quorate = c.HasQuorum()
 
 	cl.unpackNodes()
+	if !cl.Quorate && o.NoQuorumPolicy == "suicide" {
+		for _, n := range cl.Nodes {
+			if n.Online {
+				cl.fenceNode(n, "cluster does not have quorum")
+			}
+		}
+	}
 	cl.unpackResources(ev)
 	cl.unpackStatus()
 	return cl
@@ -822,7 +839,8 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 			continue
 		}
 		success := false
-		if o.status == 0 {
+		// For done and error the rc and the expected result decide.
+		if o.status == 0 || o.status == 4 {
 			switch o.rc {
 			case rcOK:
 				success = isProbe || o.expected == rcOK || o.expected == rcNotRunning || o.task != "monitor"
@@ -913,6 +931,13 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 		}
 	}
 	if roleRank(role) > 0 {
+		if !n.Online && !n.Unclean && r.Managed && !n.Maintenance {
+			cl.fenceNode(n, r.ID+" is thought to be active there")
+		}
+		if n.Unclean {
+			// The node will be fenced anyway: nothing else to recover.
+			onFail = ""
+		}
 		r.Running = append(r.Running, n)
 		if roleRank(role) > roleRank(r.Role) {
 			r.Role = role

@@ -105,6 +105,8 @@ func ActionLine(a *Action) string {
 		return fmt.Sprintf("Fencing %s (reboot)", a.Node.Name)
 	case a.Task == "do_shutdown":
 		return fmt.Sprintf("Cluster action:  do_shutdown on %s", a.Node.Name)
+	case a.Pseudo && a.Task == "":
+		return "Pseudo action:   " + a.Name
 	case a.Pseudo:
 		return fmt.Sprintf("Pseudo action:   %s", a.Key())
 	}
@@ -119,6 +121,9 @@ func ActionLine(a *Action) string {
 // transition summary, the executed actions and the status after them.
 func (res *Result) Text() string {
 	var b strings.Builder
+	for _, n := range res.Notes {
+		b.WriteString(n + "\n")
+	}
 	total, disabled, blocked := 0, 0, 0
 	for _, r := range res.Cluster.Primitives() {
 		if r.Orphan && len(r.Running) == 0 {
@@ -144,6 +149,9 @@ func (res *Result) Text() string {
 	b.WriteString("\nExecuting Cluster Transition:\n")
 	for _, a := range res.Graph.Executed() {
 		b.WriteString("  * " + ActionLine(a) + "\n")
+	}
+	for _, n := range res.Notes {
+		b.WriteString(n + "\n")
 	}
 	b.WriteString("\nRevised Cluster Status:\n")
 	b.WriteString(StatusText(res.Cluster, res.Graph))
