@@ -116,7 +116,7 @@ func (f groupFollower) Lost(error) {
 	s := f.s
 	s.mu.Lock()
 	s.handle = 0
-	effs := s.st.ViewChanged([]string{s.node.Name}, time.Now())
+	effs := s.st.ViewChanged([]string{s.node.Name})
 	s.mu.Unlock()
 	s.do(effs)
 }
@@ -130,7 +130,7 @@ func (f groupFollower) Change(ctx context.Context, cc *messagingv1.Configuration
 		}
 	}
 	s.mu.Lock()
-	effs := s.st.ViewChanged(names, time.Now())
+	effs := s.st.ViewChanged(names)
 	sync := s.st.SyncMessage()
 	s.mu.Unlock()
 	s.log.Info("fence group changed", "members", names)
@@ -180,6 +180,10 @@ func (s *Server) do(effs []fencing.Effect) {
 			})
 		case e.List != "":
 			go s.list(e.List)
+		case e.Left != nil:
+			// Not from the follower's goroutine: multicast waits for it
+			// while this node is between memberships.
+			go s.multicast(fencing.Message{Left: e.Left, At: time.Now()})
 		case e.Finished != nil:
 			s.log.Info("fencing finished", "id", e.Finished.ID, "target", e.Finished.Target, "action", e.Finished.Action,
 				"state", e.Finished.State, "executioner", e.Finished.Executioner, "reason", e.Finished.Reason)

@@ -187,6 +187,7 @@ type Message struct {
 	Listed     *Listed `json:"listed,omitempty"`
 	Sync       *Sync   `json:"sync,omitempty"`
 	Confirm    *Entry  `json:"confirm,omitempty"`
+	Left       *Left   `json:"left,omitempty"`
 	// Request numbers a change a local client waits for.
 	Request uint64 `json:"request,omitempty"`
 	// At is the sender's clock when it sent a result or expiry, so that
@@ -200,6 +201,15 @@ type Result struct {
 	Step    int    `json:"step"`
 	OK      bool   `json:"ok"`
 	Message string `json:"message"`
+}
+
+// Left says that the node running step Step of request ID left the fence
+// group before answering. Every member sends it after the configuration
+// change; the first one delivered fails the step, with its sender's time.
+type Left struct {
+	ID   string `json:"id"`
+	Step int    `json:"step"`
+	Node string `json:"node"`
 }
 
 // Listed is what a device's list action answered, sent by its host.
@@ -235,6 +245,8 @@ type Effect struct {
 	Finished *Entry
 	// Request: the local request with this number was applied.
 	Request uint64
+	// Left: multicast Message{Left: Left, At: the local clock}.
+	Left *Left
 }
 
 // Run is a device run for this node.
@@ -349,16 +361,18 @@ func (s *State) SyncMessage() Message {
 	return Message{Sync: m}
 }
 
-// ViewChanged installs the members of a new view of the fence group, at
-// now. Steps waiting on a node that left fail and the requests move on.
-func (s *State) ViewChanged(members []string, now time.Time) []Effect {
+// ViewChanged installs the members of a new view of the fence group.
+// For every step waiting on a node that left it asks for a Left message:
+// the step fails when the first one is delivered, so that every member
+// records the same time (a member's own clock at the change would differ
+// from the others').
+func (s *State) ViewChanged(members []string) []Effect {
 	s.members = slices.Clone(members)
 	slices.Sort(s.members)
 	var effs []Effect
 	for _, e := range s.pending() {
 		if e.Step < len(e.Plan) && !slices.Contains(s.members, e.Plan[e.Step].Node) {
-			st := e.Plan[e.Step]
-			effs = append(effs, s.stepDone(e, e.Step, false, fmt.Sprintf("node %s left the fence group before answering", st.Node), now)...)
+			effs = append(effs, Effect{Left: &Left{ID: e.ID, Step: e.Step, Node: e.Plan[e.Step].Node}})
 		}
 	}
 	return effs
@@ -417,6 +431,13 @@ func (s *State) Apply(m Message, from string, version uint64, now time.Time) (ef
 	case m.Result != nil:
 		if e, ok := s.history[m.Result.ID]; ok && e.State == Pending && e.Step == m.Result.Step && e.Step < len(e.Plan) && e.Plan[e.Step].Node == from {
 			effs = append(effs, s.stepDone(e, e.Step, m.Result.OK, m.Result.Message, m.At)...)
+		}
+	case m.Left != nil:
+		l := m.Left
+		// Still waiting on that node, and it has not come back since.
+		if e, ok := s.history[l.ID]; ok && e.State == Pending && e.Step == l.Step && e.Step < len(e.Plan) &&
+			e.Plan[e.Step].Node == l.Node && !slices.Contains(s.members, l.Node) {
+			effs = append(effs, s.stepDone(e, e.Step, false, fmt.Sprintf("node %s left the fence group before answering", l.Node), m.At)...)
 		}
 	case m.Expire != "":
 		if e, ok := s.history[m.Expire]; ok && e.State == Pending {

@@ -32,6 +32,11 @@ type queued struct {
 	m    Message
 }
 
+// clock is node's own clock: the members' clocks differ by a second each.
+func (g *group) clock(node string) time.Time {
+	return t0.Add(time.Duration(slices.Index(g.order, node)+1) * time.Second)
+}
+
 func newGroup(t *testing.T, members ...string) *group {
 	g := &group{t: t, states: map[string]*State{}, timers: map[string][]string{}, done: map[string]map[string]Entry{}}
 	g.outcome = func(Run) (bool, string) { return true, "done" }
@@ -41,7 +46,7 @@ func newGroup(t *testing.T, members ...string) *group {
 		g.done[n] = map[string]Entry{}
 	}
 	for _, n := range members {
-		g.effects(n, g.states[n].ViewChanged(members, t0))
+		g.effects(n, g.states[n].ViewChanged(members))
 	}
 	return g
 }
@@ -75,6 +80,8 @@ func (g *group) effects(node string, effs []Effect) {
 			g.queue = append(g.queue, queued{node, Message{Result: &Result{ID: e.Run.ID, Step: e.Run.Step, OK: ok, Message: msg}, At: t0}})
 		case e.ArmTimer != "":
 			g.timers[node] = append(g.timers[node], e.ArmTimer)
+		case e.Left != nil:
+			g.queue = append(g.queue, queued{node, Message{Left: e.Left, At: g.clock(node)}})
 		case e.Finished != nil:
 			g.done[node][e.Finished.ID] = *e.Finished
 		}
@@ -208,7 +215,7 @@ func TestExecutorLeavesAndTimeout(t *testing.T) {
 	// n1, running d1, leaves: the others move on to d2 on n2.
 	g.order = []string{"n2", "n3"}
 	for _, n := range g.order {
-		g.effects(n, g.states[n].ViewChanged([]string{"n2", "n3"}, t0))
+		g.effects(n, g.states[n].ViewChanged([]string{"n2", "n3"}))
 	}
 	g.flush()
 	if len(held) != 2 || held[1].Device.ID != "d2" {
@@ -240,7 +247,7 @@ func TestSyncTeachesANewMember(t *testing.T) {
 	g.states["n3"], g.done["n3"] = n3, map[string]Entry{}
 	g.order = append(g.order, "n3")
 	for _, n := range g.order {
-		g.effects(n, g.states[n].ViewChanged(g.order, t0))
+		g.effects(n, g.states[n].ViewChanged(g.order))
 	}
 	for _, n := range g.order {
 		g.send(n, g.states[n].SyncMessage())
@@ -265,7 +272,7 @@ func TestSyncTeachesANewMember(t *testing.T) {
 
 func TestHostChecks(t *testing.T) {
 	s := New("n1", []string{"n1", "n2", "n3"})
-	s.ViewChanged([]string{"n1", "n2", "n3"}, t0)
+	s.ViewChanged([]string{"n1", "n2", "n3"})
 	for _, c := range []struct {
 		d      *Device
 		target string
@@ -301,12 +308,31 @@ func TestHostChecks(t *testing.T) {
 // device's pcmk_host_check with status).
 func TestExplicitDynamicListFallsBackToStatus(t *testing.T) {
 	s := New("n1", []string{"n1", "n2", "n3"})
-	s.ViewChanged([]string{"n1", "n2", "n3"}, t0)
+	s.ViewChanged([]string{"n1", "n2", "n3"})
 	d := &Device{ID: "dyn", Node: "n2", Params: map[string]string{"pcmk_host_check": "dynamic-list"}, Listed: true, TargetsErr: "list: not supported"}
 	if hc := d.HostCheck(); hc != StatusCheck {
 		t.Errorf("explicit dynamic-list whose list failed is checked with %s, want status", hc)
 	}
 	if ok, _, why := s.capable(d, "n3", false); !ok {
 		t.Errorf("explicit dynamic-list whose list failed cannot fence n3: %s", why)
+	}
+}
+
+// When the executor leaves and no step is left, every member must record
+// the same completion time: the members' clocks differ, so the time may
+// not be each member's own at the configuration change.
+func TestExecutorLeavingEndsAlikeEverywhere(t *testing.T) {
+	g := newGroup(t, "n1", "n2", "n3")
+	g.send("n1", Message{Register: dev("d1", "fence_dummy", "pcmk_host_list=n3")})
+	g.hold = func(Run) {}
+	g.send("n2", fenceMsg("f1", "n3"))
+	g.order = []string{"n2", "n3"}
+	for _, n := range g.order {
+		g.effects(n, g.states[n].ViewChanged([]string{"n2", "n3"}))
+	}
+	g.flush()
+	e := g.entry("f1")
+	if e.State != Failed || !strings.Contains(e.Reason, "node n1 left the fence group before answering") {
+		t.Errorf("entry: %+v", e)
 	}
 }
