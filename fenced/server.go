@@ -180,6 +180,8 @@ func (s *Server) do(effs []fencing.Effect) {
 			})
 		case e.List != "":
 			go s.list(e.List)
+		case e.Result != nil:
+			go s.multicast(fencing.Message{Result: e.Result, At: time.Now()})
 		case e.Left != nil:
 			// Not from the follower's goroutine: multicast waits for it
 			// while this node is between memberships.

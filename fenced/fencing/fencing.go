@@ -247,6 +247,10 @@ type Effect struct {
 	Request uint64
 	// Left: multicast Message{Left: Left, At: the local clock}.
 	Left *Left
+	// Result: multicast Message{Result: Result, At: the local clock}; a
+	// step this node can no longer run fails without waiting for the
+	// request's timeout.
+	Result *Result
 }
 
 // Run is a device run for this node.
@@ -564,15 +568,19 @@ func (s *State) capable(d *Device, target string, allowSelf bool) (ok, relevant 
 	return true, true, ""
 }
 
-// start emits the Run of e's current step when this node hosts it.
+// start emits the Run of e's current step when this node hosts it, or its
+// failure when the device is no longer registered here.
 func (s *State) start(e *Entry) []Effect {
 	st := e.Plan[e.Step]
 	if st.Node != s.local {
 		return nil
 	}
 	d := s.devices[st.Device]
-	if d == nil {
-		return nil // unregistered since; the members fail the step by timeout
+	if d == nil || d.Node != s.local {
+		// Unregistered since the plan was made. Only the step's node says
+		// so: a member that joined may not know every device yet.
+		return []Effect{{Result: &Result{ID: e.ID, Step: e.Step,
+			Message: fmt.Sprintf("device %s is no longer registered on %s", st.Device, s.local)}}}
 	}
 	return []Effect{{Run: &Run{ID: e.ID, Step: e.Step, Device: *d, Target: e.Target, Port: d.Port(e.Target),
 		Action: e.Action, Deadline: s.deadlines[e.ID]}}}

@@ -80,6 +80,8 @@ func (g *group) effects(node string, effs []Effect) {
 			g.queue = append(g.queue, queued{node, Message{Result: &Result{ID: e.Run.ID, Step: e.Run.Step, OK: ok, Message: msg}, At: t0}})
 		case e.ArmTimer != "":
 			g.timers[node] = append(g.timers[node], e.ArmTimer)
+		case e.Result != nil:
+			g.queue = append(g.queue, queued{node, Message{Result: e.Result, At: g.clock(node)}})
 		case e.Left != nil:
 			g.queue = append(g.queue, queued{node, Message{Left: e.Left, At: g.clock(node)}})
 		case e.Finished != nil:
@@ -333,6 +335,29 @@ func TestExecutorLeavingEndsAlikeEverywhere(t *testing.T) {
 	g.flush()
 	e := g.entry("f1")
 	if e.State != Failed || !strings.Contains(e.Reason, "node n1 left the fence group before answering") {
+		t.Errorf("entry: %+v", e)
+	}
+}
+
+// A device unregistered after the plan was made fails its step at once:
+// the request must not wait for its timeout, which would leave no time for
+// the levels after it.
+func TestUnregisteredDeviceFailsItsStepAtOnce(t *testing.T) {
+	g := newGroup(t, "n1", "n2", "n3")
+	g.send("n1", Message{Register: dev("d1", "fence_dummy", "pcmk_host_list=n3")})
+	g.send("n2", Message{Register: dev("d2", "fence_dummy", "pcmk_host_list=n3")})
+	g.send("n1", Message{Register: dev("d3", "fence_dummy", "pcmk_host_list=n3")})
+	for i, d := range []string{"d1", "d2", "d3"} {
+		g.send("n1", Message{Level: &Level{Target: "n3", Index: i + 1, Devices: []string{d}}})
+	}
+	var held []Run
+	g.hold = func(r Run) { held = append(held, r) }
+	g.send("n1", fenceMsg("f1", "n3"))
+	g.send("n2", Message{Unregister: "d2"})
+	g.hold = nil
+	g.send("n1", Message{Result: &Result{ID: "f1", Step: held[0].Step, Message: "told to fail"}, At: t0})
+	e := g.entry("f1")
+	if e.State != Succeeded || e.Device != "d3" || !strings.Contains(e.Reason, "d2") {
 		t.Errorf("entry: %+v", e)
 	}
 }
