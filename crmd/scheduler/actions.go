@@ -384,6 +384,37 @@ func (b *builder) build() {
 			probes[r] = append(probes[r], a)
 		}
 	}
+	// Expired failures are cleared, except those that blocked the
+	// resource.
+	for _, r := range cl.Primitives() {
+		for _, n := range cl.Nodes {
+			if fc, exp := b.p.failCount(r, n); fc > 0 && exp && !r.Blocked && n.Online {
+				a := b.action(r, r.ID, "clear_failcount", 0, n)
+				a.Optional = false
+			}
+		}
+	}
+	// Recurring monitors to cancel: all of a resource in maintenance, and
+	// those no longer configured.
+	for _, r := range cl.Primitives() {
+		for _, n := range r.Running {
+			h := r.history[n.Name]
+			if h == nil {
+				continue
+			}
+			var ivs []int
+			for iv, on := range h.recurring {
+				if on && (r.Maintenance || !b.monitorConfigured(r, iv)) {
+					ivs = append(ivs, iv)
+				}
+			}
+			sort.Ints(ivs)
+			for _, iv := range ivs {
+				a := b.action(r, r.ID, "cancel", iv, n)
+				a.Optional = false
+			}
+		}
+	}
 	// Primitive actions.
 	for _, r := range cl.Primitives() {
 		c := &change{r: r, stop: map[string]*Action{}}
@@ -439,6 +470,21 @@ func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
 
 func (r *Resource) nameOn(n *Node) string {
 	return r.ID
+}
+
+func (b *builder) monitorConfigured(r *Resource, ms int) bool {
+	if r.Cfg == nil {
+		return false
+	}
+	for _, o := range r.Cfg.Ops {
+		if o.Name != "monitor" || (o.Enabled != "" && !cib.IsTrue(o.Enabled)) {
+			continue
+		}
+		if d, err := o.IntervalDuration(); err == nil && int(d/time.Millisecond) == ms {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
@@ -829,6 +875,44 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 						if c.blocked == "" {
 							c.blocked = "unrunnable " + r.Children[i-1].ID + " start"
 						}
+						changed = true
+					}
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	// A stop cannot happen before the stop of a dependent that cannot
+	// stop (an unmanaged resource ordered after it).
+	for iter := 0; iter < 50; iter++ {
+		changed := false
+		for _, o := range b.p.orders {
+			if o.Kind != "Mandatory" || !o.Symmetrical || o.FirstAction != "start" || o.ThenAction != "start" {
+				continue
+			}
+			thenStuck := false
+			for _, q := range o.Then.primitives() {
+				if len(q.Running) == 0 {
+					continue
+				}
+				if !q.Managed {
+					thenStuck = true
+				}
+				for _, st := range changes[q].stop {
+					if !st.Runnable {
+						thenStuck = true
+					}
+				}
+			}
+			if !thenStuck {
+				continue
+			}
+			for _, q := range o.First.primitives() {
+				for _, st := range changes[q].stop {
+					if st.Runnable && !st.Optional {
+						st.Runnable = false
 						changed = true
 					}
 				}

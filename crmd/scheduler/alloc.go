@@ -169,8 +169,10 @@ func (p *placement) applyLocation(loc *cib.Location, r *Resource, sub []string) 
 	}
 }
 
-// failCount sums the fail counts of r on node n that have not expired.
-func (p *placement) failCount(r *Resource, n *Node) int {
+// failCount sums the fail counts of r on node n, leaving out failures of
+// operations with on-fail=ignore, and reports whether they expired
+// (failure-timeout).
+func (p *placement) failCount(r *Resource, n *Node) (count int, expired bool) {
 	name := r.Base
 	if cp := r.cloneParent(); cp != nil && cp.Unique {
 		name = r.ID
@@ -179,36 +181,47 @@ func (p *placement) failCount(r *Resource, n *Node) int {
 	}
 	total := 0
 	last := 0
+	h := r.history[n.Name]
 	for k, v := range n.Attrs {
-		var rest string
-		switch {
-		case strings.HasPrefix(k, "fail-count-"):
-			rest = k[len("fail-count-"):]
-		default:
+		rest, ok := strings.CutPrefix(k, "fail-count-")
+		if !ok {
 			continue
 		}
 		if rest != name && !strings.HasPrefix(rest, name+"#") {
 			continue
 		}
-		fc := atoiDef(v, 0)
-		total = int(cib.Score(total).Add(cib.Score(fc)))
+		if op, ok := strings.CutPrefix(rest, name+"#"); ok {
+			task, iv, _ := strings.Cut(op, "_")
+			if p.cl.onFail(r, task, atoiDef(iv, 0)) == "ignore" {
+				continue
+			}
+		} else if h != nil && len(h.failedOps) > 0 {
+			ignored := true
+			for _, o := range h.failedOps {
+				iv, _ := o.IntervalMS()
+				if p.cl.onFail(r, o.Operation, iv) != "ignore" {
+					ignored = false
+				}
+			}
+			if ignored {
+				continue
+			}
+		}
+		total = int(cib.Score(total).Add(cib.Score(atoiDef(v, 0))))
 	}
 	for k, v := range n.Attrs {
-		if strings.HasPrefix(k, "last-failure-") {
-			rest := k[len("last-failure-"):]
-			if rest == name || strings.HasPrefix(rest, name+"#") {
-				if t := atoiDef(v, 0); t > last {
-					last = t
-				}
+		if rest, ok := strings.CutPrefix(k, "last-failure-"); ok && (rest == name || strings.HasPrefix(rest, name+"#")) {
+			if t := atoiDef(v, 0); t > last {
+				last = t
 			}
 		}
 	}
 	if total > 0 && r.FailureTimeout > 0 && last > 0 && !p.cl.Now.IsZero() {
 		if int64(last)+int64(r.FailureTimeout.Seconds()) <= p.cl.Now.Unix() {
-			return 0
+			return total, true
 		}
 	}
-	return total
+	return total, false
 }
 
 func (p *placement) applyFailures(r *Resource) {
@@ -218,7 +231,7 @@ func (p *placement) applyFailures(r *Resource) {
 		if h != nil && (h.hardBan || (h.failedStart && p.cl.Options.StartFailureIsFatal)) {
 			ban = true
 		}
-		if fc := p.failCount(r, n); fc > 0 && r.MigrationThreshold > 0 && fc >= r.MigrationThreshold {
+		if fc, exp := p.failCount(r, n); !exp && fc > 0 && r.MigrationThreshold > 0 && fc >= r.MigrationThreshold {
 			ban = true
 		}
 		if !ban {

@@ -101,6 +101,10 @@ type Resource struct {
 	FailureTimeout               time.Duration
 	Orphan                       bool
 	Critical                     bool
+	// Maintenance is set by the maintenance meta attribute or a node in
+	// maintenance the resource runs on: it is left alone and its monitors
+	// are cancelled.
+	Maintenance bool
 
 	// Current state (primitives).
 	Running []*Node
@@ -367,9 +371,6 @@ func (cl *Cluster) unpackNodes() {
 		if v, ok := n.Attrs["maintenance"]; ok && cib.IsTrue(v) {
 			n.Maintenance = true
 		}
-		if cl.Options.MaintenanceMode {
-			n.Maintenance = true
-		}
 		if n.Unclean && !n.Online && cl.Options.StonithEnabled && !n.Fence {
 			n.Fence = true
 			if n.FenceReason == "" {
@@ -517,6 +518,7 @@ func (cl *Cluster) newResource(r *cib.Resource, parent *Resource, ev *ruleEnv, s
 	}
 	if v, ok := m["maintenance"]; ok && cib.IsTrue(v) {
 		rr.Managed = false
+		rr.Maintenance = true
 	}
 	if cl.Options.MaintenanceMode {
 		rr.Managed = false
@@ -939,6 +941,10 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 			onFail = ""
 		}
 		r.Running = append(r.Running, n)
+		if n.Maintenance {
+			r.Managed = false
+			r.Maintenance = true
+		}
 		if roleRank(role) > roleRank(r.Role) {
 			r.Role = role
 		}

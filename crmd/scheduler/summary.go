@@ -103,6 +103,8 @@ func ActionLine(a *Action) string {
 	switch {
 	case a.Task == "stonith":
 		return fmt.Sprintf("Fencing %s (reboot)", a.Node.Name)
+	case a.Task == "clear_failcount":
+		return fmt.Sprintf("Cluster action:  clear_failcount for %s on %s", a.Name, a.Node.Name)
 	case a.Task == "do_shutdown":
 		return fmt.Sprintf("Cluster action:  do_shutdown on %s", a.Node.Name)
 	case a.Pseudo && a.Task == "":
@@ -136,6 +138,9 @@ func (res *Result) Text() string {
 		if r.Blocked {
 			blocked++
 		}
+	}
+	if res.Cluster.Options.MaintenanceMode {
+		b.WriteString("\n              *** Resource management is DISABLED ***\n  The cluster will not attempt to start, stop or recover services\n\n")
 	}
 	if disabled > 0 || blocked > 0 {
 		fmt.Fprintf(&b, "%d of %d resource instances DISABLED and %d BLOCKED from further action due to failure\n\n", disabled, total, blocked)
@@ -374,7 +379,18 @@ func (v *view) resource(b *strings.Builder, r *Resource, indent string) {
 		}
 		fmt.Fprintf(b, "%s* %s\n", indent, v.primitiveLine(r, r.ID))
 	case r.IsGroup():
-		fmt.Fprintf(b, "%s* Resource Group: %s:\n", indent, r.ID)
+		var opts []string
+		if !r.Managed {
+			opts = append(opts, "unmanaged")
+		}
+		if r.TargetRole == RoleStopped {
+			opts = append(opts, "disabled")
+		}
+		head := r.ID
+		if len(opts) > 0 {
+			head += " (" + strings.Join(opts, ", ") + ")"
+		}
+		fmt.Fprintf(b, "%s* Resource Group: %s:\n", indent, head)
 		for _, c := range r.Children {
 			v.resource(b, c, indent+"  ")
 		}
