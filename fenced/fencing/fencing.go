@@ -664,20 +664,37 @@ func (s *State) merge(m Sync, from string, now time.Time) []Effect {
 	var effs []Effect
 	for _, e := range m.History {
 		old, ok := s.history[e.ID]
-		if ok && (old.State != Pending || e.State == Pending) {
+		if ok && !supersedes(e, old) {
 			continue
 		}
 		c := *e
+		c.Plan, c.Attempts, c.Done = slices.Clone(c.Plan), slices.Clone(c.Attempts), slices.Clone(c.Done)
 		s.history[c.ID] = &c
-		if c.State == Pending {
+		switch {
+		case c.State != Pending:
+			delete(s.deadlines, c.ID)
+			effs = append(effs, Effect{Finished: &c})
+		case !ok:
 			// Learnt from another member: this node's timer bounds it too.
 			s.deadlines[c.ID] = now.Add(c.Timeout)
 			effs = append(effs, Effect{ArmTimer: c.ID, Delay: c.Timeout + Grace})
-		} else {
-			effs = append(effs, Effect{Finished: &c})
 		}
 	}
 	return effs
+}
+
+// supersedes reports whether a member's copy a of an entry replaces this
+// member's copy b. Copies differ when a member missed messages while it
+// was cut off from the group (and, say, failed the request by its own
+// expiry); the order is total, so once every sync is delivered all
+// members hold the same copy: a final state over pending, a success over a
+// failure (a success is only ever a device's or an administrator's word,
+// never assumed), then the copy that went further.
+func supersedes(a, b *Entry) bool {
+	rank := func(e *Entry) int { return map[string]int{Pending: 0, Failed: 1, Succeeded: 2}[e.State] }
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(len(a.Attempts), len(b.Attempts)),
+		cmp.Compare(a.Step, b.Step), a.Completed.Compare(b.Completed),
+		cmp.Compare(strings.Join(a.Attempts, "\n"), strings.Join(b.Attempts, "\n"))) > 0
 }
 
 func oneLine(s string) string {

@@ -361,3 +361,35 @@ func TestUnregisteredDeviceFailsItsStepAtOnce(t *testing.T) {
 		t.Errorf("entry: %+v", e)
 	}
 }
+
+// A member cut off from the group misses the result of a request and
+// fails it by its own expiry, delivered when it is back: once every member
+// has sent its sync, all hold the same entry, the success a device
+// reported.
+func TestRejoinedMemberConvergesOnTheAgreedResult(t *testing.T) {
+	g := newGroup(t, "n1", "n2", "n3")
+	g.send("n1", Message{Register: dev("d1", "fence_dummy", "pcmk_host_list=n2")})
+	var held []Run
+	g.hold = func(r Run) { held = append(held, r) }
+	g.send("n1", fenceMsg("f1", "n2"))
+	// n3 loses the group; n1 and n2 go on without it.
+	all := g.order
+	g.order = []string{"n1", "n2"}
+	for _, n := range g.order {
+		g.effects(n, g.states[n].ViewChanged(g.order))
+	}
+	g.effects("n3", g.states["n3"].ViewChanged([]string{"n3"}))
+	g.send("n1", Message{Result: &Result{ID: "f1", Step: held[0].Step, OK: true, Message: "off"}, At: t0.Add(time.Second)})
+	// n3's expiry, retried until it is back, is delivered first.
+	g.order = all
+	for _, n := range g.order {
+		g.effects(n, g.states[n].ViewChanged(g.order))
+	}
+	g.send("n3", Message{Expire: "f1", At: t0.Add(time.Minute)})
+	for _, n := range g.order {
+		g.send(n, g.states[n].SyncMessage())
+	}
+	if e := g.entry("f1"); e.State != Succeeded || e.Executioner != "n1" {
+		t.Errorf("entry: %+v", e)
+	}
+}
