@@ -308,19 +308,24 @@ func (s *Server) change(ctx context.Context, m fencing.Message) error {
 	done := make(chan struct{})
 	s.applied[m.Request] = done
 	s.mu.Unlock()
+	forget := func() {
+		s.mu.Lock()
+		delete(s.applied, m.Request)
+		s.mu.Unlock()
+	}
 	if handle == 0 {
+		forget()
 		return status.Error(codes.Unavailable, "not connected to the messaging daemon: not a member of the fence group")
 	}
 	if err := s.send(ctx, m); err != nil {
+		forget()
 		return status.Errorf(codes.Unavailable, "send to the fence group: %v", err)
 	}
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.mu.Lock()
-		delete(s.applied, m.Request)
-		s.mu.Unlock()
+		forget()
 		return status.FromContextError(ctx.Err()).Err()
 	}
 }
@@ -385,6 +390,16 @@ func (s *Server) Fence(ctx context.Context, req *fencev1.FenceRequest) (*fencev1
 		s.mu.Lock()
 		s.waiters[e.ID] = append(s.waiters[e.ID], wait)
 		s.mu.Unlock()
+		// Gone already when the entry finished; otherwise (not sent, or
+		// the caller gave up) nothing else would remove it.
+		defer func() {
+			s.mu.Lock()
+			s.waiters[e.ID] = slices.DeleteFunc(s.waiters[e.ID], func(w chan fencing.Entry) bool { return w == wait })
+			if len(s.waiters[e.ID]) == 0 {
+				delete(s.waiters, e.ID)
+			}
+			s.mu.Unlock()
+		}()
 	}
 	if err := s.change(ctx, fencing.Message{Fence: e}); err != nil {
 		return nil, err
