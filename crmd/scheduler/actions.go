@@ -167,6 +167,7 @@ func Schedule(in Input) *Result {
 	if in.FromExecutionDate {
 		res.Notes = append(res.Notes, "Using the original execution date of: "+in.Now.UTC().Format("2006-01-02 15:04:05Z"))
 	}
+	res.Warnings = append(res.Warnings, cl.warnings...)
 	for _, l := range p.loops {
 		res.Warnings = append(res.Warnings, "colocation loop through "+l)
 	}

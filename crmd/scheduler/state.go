@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -549,6 +550,14 @@ func (cl *Cluster) newResource(r *cib.Resource, parent *Resource, ev *ruleEnv, s
 		rr.CloneNodeMax = atoiDef(firstOf(m, "clone-node-max"), 1)
 		rr.PromotedMax = atoiDef(firstOf(m, "promoted-max", "master-max"), 1)
 		rr.PromotedNodeMax = atoiDef(firstOf(m, "promoted-node-max", "master-node-max"), 1)
+		if rr.CloneMax > maxInstances {
+			// Bounds the work on absurd configurations.
+			cl.warnings = append(cl.warnings, fmt.Sprintf("clone %s: clone-max %d capped at %d", rr.ID, rr.CloneMax, maxInstances))
+			rr.CloneMax = maxInstances
+		}
+		if rr.CloneMax < 0 {
+			rr.CloneMax = 0
+		}
 		if len(r.Children) == 0 {
 			return rr
 		}
@@ -567,6 +576,9 @@ func (cl *Cluster) newResource(r *cib.Resource, parent *Resource, ev *ruleEnv, s
 	}
 	return rr
 }
+
+// maxInstances bounds the instances of one clone.
+const maxInstances = 4096
 
 func firstOf(m map[string]string, names ...string) string {
 	for _, n := range names {
