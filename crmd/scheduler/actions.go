@@ -227,7 +227,15 @@ func (p *placement) constraints() {
 				}
 			}
 			role := cib.NormalizeRole(s.Role)
-			if s.Sequential == "" || cib.IsTrue(s.Sequential) {
+			if sc < 0 {
+				// Members of a set with a negative score avoid each
+				// other pairwise.
+				for i := 1; i < len(members); i++ {
+					for j := 0; j < i; j++ {
+						p.colocs = append(p.colocs, &colocation{ID: c.ID, Dep: members[i], Prim: members[j], Score: sc, DepRole: role, PrimRole: role, Influence: inf})
+					}
+				}
+			} else if s.Sequential == "" || cib.IsTrue(s.Sequential) {
 				for i := 1; i < len(members); i++ {
 					p.colocs = append(p.colocs, &colocation{ID: c.ID, Dep: members[i], Prim: members[i-1], Score: sc, DepRole: role, PrimRole: role, Influence: inf})
 				}

@@ -425,6 +425,11 @@ func (p *placement) allocateUnit(r *Resource) {
 			continue
 		}
 		p.allocateUnit(c.Prim)
+		if !c.Prim.allocated {
+			// A colocation loop: the primary is not placed yet, so the
+			// constraint cannot say anything.
+			continue
+		}
 		w = p.applyColocation(c, w)
 	}
 	for _, c := range p.colocs {
