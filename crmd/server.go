@@ -59,6 +59,9 @@ type Server struct {
 	watchers map[*watcher]struct{}
 }
 
+// MaxRequest is the largest request the API accepts: a whole CIB.
+const MaxRequest = 256 << 20
+
 // StateSubdir is where, under vigil.state_dir, a node keeps its CIB.
 const StateSubdir = "cib"
 

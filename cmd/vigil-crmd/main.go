@@ -12,5 +12,7 @@ func main() {
 		Name:   "vigil-crmd",
 		Listen: func(c *config.Config) string { return c.Vigil.CRMListen },
 		Start:  crmd.Start,
+		// A whole CIB can be tens of MB (Replace).
+		MaxRecvMsgSize: crmd.MaxRequest,
 	})
 }

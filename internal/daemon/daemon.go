@@ -62,6 +62,9 @@ type Spec struct {
 	// Start registers the daemon's services on srv. Work it starts must
 	// stop when ctx is cancelled, which happens after the server stopped.
 	Start func(ctx context.Context, env Env, srv *rpcserver.Server) error
+	// MaxRecvMsgSize is the largest request the API accepts; zero keeps
+	// gRPC's default of 4 MiB. vigil-crmd raises it for whole CIBs.
+	MaxRecvMsgSize int
 }
 
 // Main runs the daemon described by spec with the process's arguments and
@@ -143,7 +146,7 @@ func serve(ctx context.Context, spec Spec, cfg *config.Config, node config.Node,
 		_, ok := cfg.NodeByName(name)
 		return ok
 	})
-	srv, err := rpcserver.New(rpcserver.Options{TLS: tlsCfg, Authorizer: authz, Logger: log})
+	srv, err := rpcserver.New(rpcserver.Options{TLS: tlsCfg, Authorizer: authz, Logger: log, MaxRecvMsgSize: spec.MaxRecvMsgSize})
 	if err != nil {
 		return err
 	}

@@ -275,3 +275,38 @@ func TestCIBPartitionMerge(t *testing.T) {
 		t.Fatalf("n3 after the merge:\n%s", got[2].xml)
 	}
 }
+
+// TestCIBLarge: a CIB of several MB (above gRPC's 4 MiB default and the
+// messaging layer's 1 MiB payload bound) is replaced through the API,
+// reaches every node, and reaches a crmd that restarts (the sync sends it
+// whole).
+func TestCIBLarge(t *testing.T) {
+	c := startCluster(t, 3)
+	all := []string{"n1", "n2", "n3"}
+	waitCrmds(t, c, all, "three synced members", 60*time.Second, atVersion(cib.Version{}, 3))
+	var sb strings.Builder
+	sb.WriteString(`<cib validate-with="pacemaker-3.7" epoch="3" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/><resources>`)
+	for i := range 30000 {
+		fmt.Fprintf(&sb, `<primitive id="r%d" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="r%d-meta"><nvpair id="r%d-meta-t" name="target-role" value="Stopped"/></meta_attributes></primitive>`, i, i, i)
+	}
+	sb.WriteString(`</resources><constraints/></configuration><status/></cib>`)
+	if sb.Len() < 5<<20 { // above gRPC's 4 MiB default
+		t.Fatalf("test CIB is only %d bytes", sb.Len())
+	}
+	if err := c.Signal("n3", "vigil-crmd", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, c, []string{"n3"}, []string{"vigil-crmd"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := crmdClient(t, c, "n2").Replace(ctx, []byte(sb.String()), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart("n3", "vigil-crmd"); err != nil {
+		t.Fatal(err)
+	}
+	got := waitCrmds(t, c, all, "all at 0:3:0", 60*time.Second, atVersion(cib.Version{Epoch: 3}, 3))
+	if !strings.Contains(string(got[2].xml), `<primitive id="r29999"`) {
+		t.Fatalf("n3 lacks the last resource")
+	}
+}
