@@ -227,6 +227,11 @@ func (d *Drivers) withPlugin(ctx context.Context, name string, call func(context
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		// Earlier steps used the time: acting now could fence after the
+		// request was given up.
+		return fmt.Errorf("plugin %s not started: its deadline had passed before its turn: %w", name, err)
+	}
 	var timeout time.Duration
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)

@@ -109,3 +109,20 @@ func TestFenceDummyAgent(t *testing.T) {
 		t.Errorf("bad parameter: %v", err)
 	}
 }
+
+// A plugin asked to act after its deadline has passed (earlier levels used
+// the request's time) is not started at all: it must not fence and then be
+// reported as timed out, and the error must say what happened.
+func TestPluginPastDeadlineDoesNotRun(t *testing.T) {
+	d := New(Config{PluginDir: buildDummy(t)})
+	record := filepath.Join(t.TempDir(), "record")
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := d.Fence(ctx, "plugin:fence-dummy", map[string]string{"record_file": record}, "n3", "off")
+	if err == nil || strings.Contains(err.Error(), "after -") || !strings.Contains(err.Error(), "deadline") {
+		t.Errorf("past its deadline: %v", err)
+	}
+	if data, err := os.ReadFile(record); err == nil {
+		t.Errorf("the plugin ran past its deadline: %q", data)
+	}
+}
