@@ -737,6 +737,9 @@ func (b *builder) parentActions(changes map[*Resource]*change) {
 				}
 			}
 		}
+		if r.IsClone() && r.Notify {
+			b.notifications(changes, r, pairs)
+		}
 		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
 		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional {
 			// A group that stops members restarts as a whole.
@@ -788,6 +791,74 @@ func (b *builder) endpoints(changes map[*Resource]*change, r *Resource, task str
 		return []*Action{b.pseudo(r.ID, done)}
 	}
 	return []*Action{b.pseudo(r.ID, task)}
+}
+
+// notifications adds the pre and post notifications of a clone with
+// notify=true around each of its required milestones: pseudo actions
+// pre_notify_T, confirmed-pre_notify_T, post_notify_DONE and
+// confirmed-post_notify_DONE, and a notify operation on every instance
+// active before (pre) or after (post) the transition.
+func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pairs [][2]string) {
+	var before, after []*Resource
+	for _, inst := range r.Children {
+		for _, q := range inst.primitives() {
+			c := changes[q]
+			if len(q.Running) > 0 && q.Running[0].Online && !q.Running[0].Unclean {
+				before = append(before, q)
+			}
+			if q.Assigned != nil && c != nil && c.start != nil && c.start.Runnable && !c.blockedStop {
+				after = append(after, q)
+			}
+		}
+	}
+	for _, pr := range pairs {
+		begin, end := b.pseudo(r.ID, pr[0]), b.pseudo(r.ID, pr[1])
+		if begin.Optional {
+			continue
+		}
+		pre := b.pseudo(r.ID, "pre_notify_"+pr[0])
+		preDone := b.pseudo(r.ID, "confirmed-pre_notify_"+pr[0])
+		post := b.pseudo(r.ID, "post_notify_"+pr[1])
+		postDone := b.pseudo(r.ID, "confirmed-post_notify_"+pr[1])
+		for _, a := range []*Action{pre, preDone, post, postDone} {
+			a.Optional = false
+		}
+		b.order(pre, preDone)
+		b.order(preDone, begin)
+		b.order(end, post)
+		b.order(post, postDone)
+		targets := before
+		if pr[0] == "promote" {
+			// Promotion happens after the starts: everything active then
+			// hears of it.
+			targets = after
+		}
+		for _, q := range targets {
+			node := q.Assigned
+			if pr[0] != "promote" {
+				node = q.Running[0]
+			}
+			n := b.notifyAction(q, node, "pre_"+pr[0])
+			b.order(pre, n)
+			b.order(n, preDone)
+		}
+		for _, q := range after {
+			n := b.notifyAction(q, q.Assigned, "post_"+pr[1])
+			b.order(post, n)
+			b.order(n, postDone)
+		}
+	}
+}
+
+func (b *builder) notifyAction(q *Resource, n *Node, tag string) *Action {
+	key := q.ID + "|notify|" + tag + "|" + n.Name
+	if a := b.byKey[key]; a != nil {
+		return a
+	}
+	a := &Action{ID: len(b.g.Actions), Rsc: q, Name: q.ID, Task: "notify", Node: n, Runnable: true}
+	b.g.Actions = append(b.g.Actions, a)
+	b.byKey[key] = a
+	return a
 }
 
 var inverseTask = map[string]string{"start": "stop", "stop": "start", "promote": "demote", "demote": "promote"}
