@@ -129,6 +129,10 @@ type builder struct {
 
 func (b *builder) action(rsc *Resource, name, task string, interval int, node *Node) *Action {
 	key := name + "|" + task + "|" + strconv.Itoa(interval)
+	if rsc != nil {
+		// Instances may share a history name: key by resource.
+		key = rsc.ID + "|" + task + "|" + strconv.Itoa(interval)
+	}
 	if node != nil {
 		key += "|" + node.Name
 	}
@@ -385,7 +389,7 @@ func (b *builder) build() {
 			if !r.Managed && false {
 				continue
 			}
-			a := b.action(r, r.ID, "monitor", 0, n)
+			a := b.action(r, r.actionName(), "monitor", 0, n)
 			a.Optional = false
 			if n.Maintenance {
 				a.Optional = true
@@ -398,7 +402,7 @@ func (b *builder) build() {
 	for _, r := range cl.Primitives() {
 		for _, n := range cl.Nodes {
 			if fc, exp := b.p.failCount(r, n); fc > 0 && exp && !r.Blocked && n.Online {
-				a := b.action(r, r.ID, "clear_failcount", 0, n)
+				a := b.action(r, r.actionName(), "clear_failcount", 0, n)
 				a.Optional = false
 			}
 		}
@@ -419,7 +423,7 @@ func (b *builder) build() {
 			}
 			sort.Ints(ivs)
 			for _, iv := range ivs {
-				a := b.action(r, r.ID, "cancel", iv, n)
+				a := b.action(r, r.actionName(), "cancel", iv, n)
 				a.Optional = false
 			}
 		}
@@ -526,7 +530,7 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 		ms := int(d / time.Millisecond)
 		h := r.history[n.Name]
 		have := h != nil && h.recurring[ms]
-		a := b.action(r, r.ID, "monitor", ms, n)
+		a := b.action(r, r.actionName(), "monitor", ms, n)
 		if required || !have {
 			a.Optional = false
 		}
@@ -544,7 +548,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	if next == nil {
 		nextRole = RoleStopped
 	}
-	startA := b.action(r, r.ID, "start", 0, next)
+	startA := b.action(r, r.actionName(), "start", 0, next)
 	c.start = startA
 	if next == nil {
 		startA.Runnable = false
@@ -556,7 +560,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	multiple := len(r.Running) > 1
 	for _, n := range r.Running {
 		needStop := multiple || next == nil || n != next || r.Failed
-		stop := b.action(r, r.ID, "stop", 0, n)
+		stop := b.action(r, r.actionName(), "stop", 0, n)
 		c.stop[n.Name] = stop
 		if needStop {
 			stop.Optional = false
@@ -569,7 +573,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 				}
 			}
 			if r.Role == RolePromoted {
-				d := b.action(r, r.ID, "demote", 0, n)
+				d := b.action(r, r.actionName(), "demote", 0, n)
 				d.Optional = false
 				d.Pseudo = stop.Pseudo
 				d.Runnable = stop.Runnable
@@ -589,13 +593,13 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		c.moving = len(r.Running) > 0
 	}
 	if nextRole == RolePromoted && (!cur || r.Role != RolePromoted) {
-		pr := b.action(r, r.ID, "promote", 0, next)
+		pr := b.action(r, r.actionName(), "promote", 0, next)
 		pr.Optional = false
 		c.promote = pr
 		b.order(startA, pr)
 	}
 	if cur && r.Role == RolePromoted && nextRole != RolePromoted {
-		d := b.action(r, r.ID, "demote", 0, next)
+		d := b.action(r, r.actionName(), "demote", 0, next)
 		d.Optional = false
 		c.demote = d
 	}
@@ -855,7 +859,7 @@ func (b *builder) notifyAction(q *Resource, n *Node, tag string) *Action {
 	if a := b.byKey[key]; a != nil {
 		return a
 	}
-	a := &Action{ID: len(b.g.Actions), Rsc: q, Name: q.ID, Task: "notify", Node: n, Runnable: true}
+	a := &Action{ID: len(b.g.Actions), Rsc: q, Name: q.actionName(), Task: "notify", Node: n, Runnable: true}
 	b.g.Actions = append(b.g.Actions, a)
 	b.byKey[key] = a
 	return a

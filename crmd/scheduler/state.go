@@ -117,6 +117,9 @@ type Resource struct {
 	// StopOnly is set by on-fail=stop: the resource must stop and stay
 	// stopped.
 	StopOnly bool
+	// cloneName is the name an anonymous clone instance's history was
+	// recorded under ("child:3", or "child" without a number).
+	cloneName string
 	// pendingTask is an operation in flight.
 	pendingTask string
 	// ops seen per node: key "rsc_monitor_10000" → whether active.
@@ -147,6 +150,15 @@ type nodeHistory struct {
 
 // IsPrimitive reports whether r is a primitive (or a clone instance of one).
 func (r *Resource) IsPrimitive() bool { return r.Kind == cib.KindPrimitive }
+
+// actionName is the name actions on r carry: a clone instance's history
+// name when it has an instance number of its own, else its id.
+func (r *Resource) actionName() string {
+	if r.cloneName != "" && r.cloneName != r.Base {
+		return r.cloneName
+	}
+	return r.ID
+}
 
 // IsStonith reports whether r is a fencing device.
 func (r *Resource) IsStonith() bool { return r.Cfg != nil && r.Cfg.Class == "stonith" }
@@ -752,6 +764,9 @@ func (cl *Cluster) unpackStatus() {
 			r := cl.instanceFor(lr.ID, n, lr)
 			if r == nil {
 				continue
+			}
+			if r.cloneName == "" && lr.ID != r.ID {
+				r.cloneName = lr.ID
 			}
 			cl.unpackHistory(r, n, lr, ns)
 		}
