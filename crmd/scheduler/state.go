@@ -760,6 +760,11 @@ func (cl *Cluster) unpackStatus() {
 		if n == nil || ns.LRM == nil {
 			continue
 		}
+		if !n.Online && !cl.Options.StonithEnabled {
+			// Without fencing the history of an offline node says
+			// nothing that can be acted on.
+			continue
+		}
 		for _, lr := range ns.LRM.Resources {
 			r := cl.instanceFor(lr.ID, n, lr)
 			if r == nil {

@@ -286,7 +286,7 @@ func StatusText(cl *Cluster, g *Graph) string {
 			fmt.Fprintf(&b, "    * Node %s: UNCLEAN (online)\n", n.Name)
 		case nv.unclean:
 			fmt.Fprintf(&b, "    * Node %s: UNCLEAN (offline)\n", n.Name)
-		case !nv.online && n.Standby && !n.Pending:
+		case !nv.online && n.Standby:
 			fmt.Fprintf(&b, "    * Node %s: OFFLINE (standby)\n", n.Name)
 		case !nv.online:
 			offline = append(offline, n)
