@@ -98,15 +98,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 		conn.Close()
 		return err
 	}
-	s := &Server{
-		log: env.Logger, cfg: env.Config, node: env.Node, store: store, fail: env.Fail,
-		groups:   messagingv1.NewGroupServiceClient(conn),
-		quorum:   quorumv1.NewQuorumServiceClient(qconn),
-		rep:      cibsvc.NewReplica(env.Node.ID, c),
-		waiters:  map[uint64]chan cibsvc.Result{},
-		changed:  make(chan struct{}),
-		watchers: map[*watcher]struct{}{},
-	}
+	s := newServer(env.Logger, env.Config, env.Node, store, c, messagingv1.NewGroupServiceClient(conn), quorumv1.NewQuorumServiceClient(qconn), env.Fail)
 	go func() {
 		<-ctx.Done()
 		conn.Close()
@@ -115,6 +107,21 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	go s.follow(ctx)
 	s.Register(srv)
 	return nil
+}
+
+// newServer returns a crmd holding c that follows the crm group through
+// groups once follow runs; quorum may be nil (quorate is then reported
+// false).
+func newServer(log *slog.Logger, cfg *config.Config, node config.Node, store *cibstore.Store, c *cib.CIB,
+	groups messagingv1.GroupServiceClient, quorum quorumv1.QuorumServiceClient, fail func(error)) *Server {
+	return &Server{
+		log: log, cfg: cfg, node: node, store: store, fail: fail,
+		groups: groups, quorum: quorum,
+		rep:      cibsvc.NewReplica(node.ID, c),
+		waiters:  map[uint64]chan cibsvc.Result{},
+		changed:  make(chan struct{}),
+		watchers: map[*watcher]struct{}{},
+	}
 }
 
 // Register registers every service of the daemon on g.
@@ -391,10 +398,12 @@ func (s *Server) GetStatus(ctx context.Context, _ *crmv1.GetStatusRequest) (*crm
 		ClusterName: s.cfg.Totem.ClusterName, Dc: s.nodeName(dc), DcNodeId: dc,
 		CibVersion: versionPB(c.Version), CrmMembers: members, CibSynced: synced, LocalNodeId: s.node.ID,
 	}
-	qctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if q, err := s.quorum.GetStatus(qctx, &quorumv1.GetStatusRequest{}); err == nil {
-		resp.Quorate = q.GetStatus().GetQuorate()
+	if s.quorum != nil {
+		qctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if q, err := s.quorum.GetStatus(qctx, &quorumv1.GetStatusRequest{}); err == nil {
+			resp.Quorate = q.GetStatus().GetQuorate()
+		}
 	}
 	for _, n := range s.cfg.Nodes {
 		st := crmv1.NodeState_NODE_STATE_OFFLINE
