@@ -228,6 +228,16 @@ func TestCIBReplication(t *testing.T) {
 		}
 	}
 	waitDead(t, c, all, []string{"vigil-crmd"})
+	// n1's newest saved version is damaged: it loads the one before, and
+	// the others' newer CIB replaces it.
+	saved, err := filepath.Glob(filepath.Join(c.Dir, "nodes", "n1", "state", "cib", "cib-*.xml"))
+	if err != nil || len(saved) < 2 {
+		t.Fatalf("n1's saved CIBs: %v %v", saved, err)
+	}
+	slices.Sort(saved)
+	if err := os.WriteFile(saved[len(saved)-1], []byte("<cib epoch=\"7\""), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range all {
 		if err := c.Restart(n, "vigil-crmd"); err != nil {
 			t.Fatal(err)
@@ -236,6 +246,10 @@ func TestCIBReplication(t *testing.T) {
 	got = waitCrmds(t, c, all, "back at 0:7:0 after all restarted", 60*time.Second, atVersion(v7, 3))
 	if !strings.Contains(string(got[0].xml), `<primitive id="d2"`) {
 		t.Fatalf("the CIB after a restart of every crmd lacks d2:\n%s", got[0].xml)
+	}
+	log, err := os.ReadFile(filepath.Join(c.Dir, "nodes", "n1", "logs", "vigil-crmd.log"))
+	if err != nil || !strings.Contains(string(log), "skipped a damaged saved CIB") || !strings.Contains(string(log), `msg="loaded the saved CIB" daemon=vigil-crmd node=n1 version=0:6:0`) {
+		t.Errorf("n1's log does not tell of the damaged file and the older version loaded: %v\n%s", err, log)
 	}
 }
 
