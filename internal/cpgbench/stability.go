@@ -32,8 +32,14 @@ func (r StabilityResult) String() string {
 // machine is slow).
 func Stability(ctx context.Context, c *localcluster.Cluster, d time.Duration, burners int) (StabilityResult, error) {
 	r := StabilityResult{Nodes: len(c.Nodes), Duration: d, Burners: burners, Smallest: len(c.Nodes)}
-	ctx, cancel := context.WithTimeout(ctx, d)
+	// The streams end by our cancel, not by a deadline: gRPC sends a
+	// deadline to the server, which may end the stream (DeadlineExceeded)
+	// a moment before the local context reports it, and the end of the run
+	// would look like a failure.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stop := time.AfterFunc(d, cancel)
+	defer stop.Stop()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make(chan error, len(c.Nodes))
