@@ -111,4 +111,3 @@ func simulate(t *testing.T, seed uint64) {
 		t.Fatalf("after the final merge at %s, the newest was %s", v, newest)
 	}
 }
-
