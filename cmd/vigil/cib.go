@@ -22,14 +22,17 @@ func newCIBCommand(g *globalFlags) *cobra.Command {
 	var file string
 	cmd.PersistentFlags().StringVarP(&file, "cib-file", "x", "", "work on the CIB in this XML file instead of the live one")
 
-	var format string
+	var format, id, path string
 	export := &cobra.Command{
 		Use:   "export",
-		Short: "Print the CIB as XML normalised by Vigil's codec (-o xml), or as JSON (-o json)",
+		Short: "Print the CIB as XML normalised by Vigil's codec (-o xml), or as JSON (-o json); --id or --path print elements of it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "xml" && format != "json" {
 				return fmt.Errorf("-o %q: want xml or json", format)
+			}
+			if id != "" || path != "" {
+				return exportElements(cmd, g, file, id, path, format)
 			}
 			var c *cib.CIB
 			if file == "" {
@@ -57,6 +60,8 @@ func newCIBCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	export.Flags().StringVarP(&format, "output", "o", "xml", "output format: xml or json")
+	export.Flags().StringVar(&id, "id", "", "print only the element with this id (like cibadmin --query --xpath \"//*[@id='ID']\")")
+	export.Flags().StringVar(&path, "path", "", "print only the elements this path names: /cib/configuration/resources, //primitive[@type='Dummy'] (docs/crm-cib.md)")
 
 	var force bool
 	var ifVersion string

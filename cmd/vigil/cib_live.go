@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-ha/vigil/crmd/cib"
 	"github.com/vigil-ha/vigil/crmd/cibclient"
+	"github.com/vigil-ha/vigil/crmd/cibsvc"
 )
 
 // liveTimeout bounds one call to vigil-crmd; a change waits for the crm
@@ -93,4 +94,58 @@ func parseVersion(s string) (cib.Version, error) {
 		n[i] = v
 	}
 	return cib.Version{AdminEpoch: n[0], Epoch: n[1], NumUpdates: n[2]}, nil
+}
+
+// exportElements prints the element with an id, or the elements a path
+// names, of the live CIB (asked of vigil-crmd) or of file.
+func exportElements(cmd *cobra.Command, g *globalFlags, file, id, path, format string) error {
+	if format != "xml" {
+		return fmt.Errorf("--id and --path print XML only")
+	}
+	if id != "" && path != "" {
+		return fmt.Errorf("give --id or --path, not both")
+	}
+	var out [][]byte
+	if file == "" {
+		err := withCIB(cmd.Context(), g, func(ctx context.Context, c *cibclient.Client) error {
+			var err error
+			if id != "" {
+				var x []byte
+				x, _, err = c.QueryID(ctx, id)
+				out = [][]byte{x}
+			} else {
+				out, _, err = c.QueryPath(ctx, path)
+			}
+			return err
+		})
+		if err != nil {
+			return crmdError("ask vigil-crmd", err)
+		}
+	} else {
+		c, err := readCIBFile(file)
+		if err != nil {
+			return err
+		}
+		root := c.Tree()
+		var es []*cib.Element
+		if id != "" {
+			if e := cibsvc.FindByID(root, id); e != nil {
+				es = append(es, e)
+			}
+		} else if es, err = cibsvc.Select(root, path); err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			return fmt.Errorf("%s has nothing at %s", file, id+path)
+		}
+		for _, e := range es {
+			out = append(out, cib.MarshalElement(e))
+		}
+	}
+	for _, x := range out {
+		if _, err := cmd.OutOrStdout().Write(x); err != nil {
+			return err
+		}
+	}
+	return nil
 }

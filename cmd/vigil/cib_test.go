@@ -142,3 +142,21 @@ func TestCIBExportImport(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
+
+func TestCIBExportElements(t *testing.T) {
+	src := writeTemp(t, "in.xml", cibText("3"))
+	out, errOut, code := runVigil(t, "cib", "export", "-x", src, "--id", "a")
+	if code != 0 || out != `<primitive id="a" class="ocf" provider="heartbeat" type="Dummy"/>`+"\n" {
+		t.Errorf("--id a: exit %d, %q %s", code, out, errOut)
+	}
+	out, _, code = runVigil(t, "cib", "export", "-x", src, "--path", "/cib/configuration/resources/primitive[@type='Dummy']")
+	if code != 0 || !strings.Contains(out, `<primitive id="a"`) {
+		t.Errorf("--path: exit %d, %q", code, out)
+	}
+	if _, errOut, code = runVigil(t, "cib", "export", "-x", src, "--id", "nope"); code == 0 || !strings.Contains(errOut, "nothing at nope") {
+		t.Errorf("--id nope: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code = runVigil(t, "cib", "export", "-x", src, "--path", "resources"); code == 0 || !strings.Contains(errOut, "must start with /") {
+		t.Errorf("bad path: exit %d, %s", code, errOut)
+	}
+}

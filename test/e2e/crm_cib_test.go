@@ -203,6 +203,9 @@ func TestCIBReplication(t *testing.T) {
 	if got[2].status.DC != dc {
 		t.Fatalf("the DC moved when n3 returned: %v", got)
 	}
+	if out, err := exec.Command(vigil, "cib", "export", "--id", "d2", "--dir", c.Dir, "--node", "n3").Output(); err != nil || !strings.HasPrefix(string(out), `<primitive id="d2"`) {
+		t.Errorf("vigil cib export --id d2 on n3: %v\n%s", err, out)
+	}
 
 	// The DC's crmd dies: the others agree on a new DC (the lowest node id
 	// left); when the old DC returns, the DC stays where it went.
