@@ -27,6 +27,7 @@ func (s *Server) follow(ctx context.Context) {
 		s.log.Warn("lost the crm group; retrying", "err", err)
 		s.mu.Lock()
 		s.rep.Left()
+		s.out = nil
 		s.failWaitersLocked(fmt.Errorf("%w: lost the crm group before the change came back in the group's order; it may or may not have been applied, query the CIB", cibsvc.ErrNotMember))
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -48,6 +49,9 @@ func (s *Server) session(ctx context.Context) error {
 	first, err := stream.Recv()
 	if err != nil {
 		return err
+	}
+	if first.GetJoined() == nil {
+		return fmt.Errorf("the messaging daemon answered Join without a member handle")
 	}
 	handle := first.GetJoined().GetHandle()
 	out := &outbox{wake: make(chan struct{}, 1)}
