@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/vigil-ha/vigil/crmd/cib"
 	"github.com/vigil-ha/vigil/crmd/cibclient"
 	"github.com/vigil-ha/vigil/crmd/cibsvc"
@@ -254,6 +257,28 @@ func TestCIBReplication(t *testing.T) {
 	if err != nil || !strings.Contains(string(log), "skipped a damaged saved CIB") || !strings.Contains(string(log), `msg="loaded the saved CIB" daemon=vigil-crmd node=n1 version=0:6:0`) {
 		t.Errorf("n1's log does not tell of the damaged file and the older version loaded: %v\n%s", err, log)
 	}
+
+	// n3's messaging daemon dies: its crmd is in no group and refuses
+	// changes, while n1 and n2 go on; when it returns, n3 catches up.
+	if err := c.Signal("n3", "vigil-messagingd", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitCrmds(t, c, []string{"n3"}, "n3 out of the group", 30*time.Second, func(o cibOf) bool {
+		return !o.status.Synced && len(o.status.Members) == 0 && o.status.DC == ""
+	})
+	_, err = crmdClient(t, c, "n3").Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpDelete, Target: "d1"}}}, nil)
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "not a member of the crm group") {
+		t.Fatalf("change on n3 without its messaging daemon: %v", err)
+	}
+	waitCrmds(t, c, []string{"n1", "n2"}, "two members", 30*time.Second, atVersion(v7, 2))
+	v8 := cib.Version{Epoch: 8}
+	if v, err := crmdClient(t, c, "n2").Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpDelete, Target: "d1"}}}, &v7); err != nil || v != v8 {
+		t.Fatalf("patch without n3: %s %v", v, err)
+	}
+	if err := c.Restart("n3", "vigil-messagingd"); err != nil {
+		t.Fatal(err)
+	}
+	waitCrmds(t, c, all, "n3 back at 0:8:0", 60*time.Second, atVersion(v8, 3))
 }
 
 // TestCIBPartitionMerge: in a 2+1 partition both sides change the CIB; the
