@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-ha/vigil/crmd/cib"
 	"github.com/vigil-ha/vigil/crmd/cibstore"
 	"github.com/vigil-ha/vigil/crmd/cibsvc"
+	"github.com/vigil-ha/vigil/internal/auth"
 	"github.com/vigil-ha/vigil/internal/config"
 	"github.com/vigil-ha/vigil/internal/daemon"
 	"github.com/vigil-ha/vigil/internal/rpcclient"
@@ -255,12 +256,22 @@ func (s *Server) Replace(ctx context.Context, req *crmv1.ReplaceRequest) (*crmv1
 	if len(req.GetXml()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "no XML to replace with")
 	}
-	v, err := s.submit(ctx, cibsvc.Change{Expected: versionOf(req.GetExpectedVersion()),
+	v, err := s.submit(ctx, cibsvc.Change{Expected: versionOf(req.GetExpectedVersion()), Stamp: s.stamp(ctx),
 		Replace: &cibsvc.Replacement{Section: section, XML: req.GetXml(), Force: req.GetForce()}})
 	if err != nil {
 		return nil, grpcError(err)
 	}
 	return &crmv1.ReplaceResponse{Version: versionPB(v)}, nil
+}
+
+// stamp names the caller of a change, this node and the time, in
+// Pacemaker's cib-last-written format (ctime's).
+func (s *Server) stamp(ctx context.Context) *cibsvc.Stamp {
+	st := &cibsvc.Stamp{When: time.Now().Format(time.ANSIC), Client: "vigil-crmd", Origin: s.node.Name}
+	if c, ok := auth.CallerFrom(ctx); ok {
+		st.User = c.Name
+	}
+	return st
 }
 
 // opKinds maps the API's operation kinds to the patch's.
@@ -304,7 +315,7 @@ func (s *Server) Patch(ctx context.Context, req *crmv1.PatchRequest) (*crmv1.Pat
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	v, err := s.submit(ctx, cibsvc.Change{Expected: versionOf(req.GetExpectedVersion()), Patch: &p})
+	v, err := s.submit(ctx, cibsvc.Change{Expected: versionOf(req.GetExpectedVersion()), Patch: &p, Stamp: s.stamp(ctx)})
 	if err != nil {
 		return nil, grpcError(err)
 	}

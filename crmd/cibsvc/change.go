@@ -39,6 +39,21 @@ type Change struct {
 	Expected *cib.Version `json:"expected,omitempty"`
 	Replace  *Replacement `json:"replace,omitempty"`
 	Patch    *Patch       `json:"patch,omitempty"`
+	// Stamp, when set, is written on the <cib> of a version the change
+	// makes, as Pacemaker does; the member a client asked fills it in, so
+	// that every member writes the same.
+	Stamp *Stamp `json:"stamp,omitempty"`
+}
+
+// Stamp is who changed the CIB, when, through what and where: the
+// cib-last-written, update-user, update-client and update-origin
+// attributes crm_mon prints as "Last change: WHEN by USER via CLIENT on
+// ORIGIN".
+type Stamp struct {
+	When   string `json:"when"`
+	User   string `json:"user,omitempty"`
+	Client string `json:"client,omitempty"`
+	Origin string `json:"origin,omitempty"`
 }
 
 // Describe is a short account of the change for logs and watchers.
@@ -92,6 +107,9 @@ func Apply(cur *cib.CIB, change Change) (*cib.CIB, error) {
 	}
 	if err := newErrors(cur, next); err != nil {
 		return nil, err
+	}
+	if st := change.Stamp; st != nil && next.Version != cur.Version {
+		next.CIBLastWritten, next.UpdateUser, next.UpdateClient, next.UpdateOrigin = st.When, st.User, st.Client, st.Origin
 	}
 	return next, nil
 }

@@ -141,3 +141,21 @@ func TestSelect(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyStamps(t *testing.T) {
+	st := &Stamp{When: "Sun Nov 22 08:22:49 2026", User: "admin", Client: "vigil-crmd", Origin: "n2"}
+	next, err := Apply(base(t), Change{Stamp: st, Patch: &Patch{Ops: []Op{{Kind: OpDelete, Target: "ip"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := string(cib.Marshal(next))
+	for _, want := range []string{`cib-last-written="Sun Nov 22 08:22:49 2026"`, `update-origin="n2"`, `update-client="vigil-crmd"`, `update-user="admin"`} {
+		if !strings.Contains(xml, want) {
+			t.Errorf("lacks %s:\n%s", want, xml)
+		}
+	}
+	same, err := Apply(base(t), Change{Stamp: st, Patch: &Patch{Ops: []Op{{Kind: OpDeleteNVPair, Target: "ip-instance_attributes", Name: "absent"}}}})
+	if err != nil || strings.Contains(string(cib.Marshal(same)), "update-origin") {
+		t.Errorf("a change that changes nothing was stamped: %v", err)
+	}
+}
