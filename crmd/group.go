@@ -243,11 +243,12 @@ func (s *Server) submit(ctx context.Context, change cibsvc.Change) (cib.Version,
 	}
 	for {
 		s.mu.Lock()
-		if _, joined := s.rep.Self(); !joined {
+		err := s.rep.Ready()
+		if errors.Is(err, cibsvc.ErrNotMember) {
 			s.mu.Unlock()
-			return cib.Version{}, fmt.Errorf("%w: this crmd cannot reach its messaging daemon", cibsvc.ErrNotMember)
+			return cib.Version{}, fmt.Errorf("%w: this crmd cannot reach its messaging daemon", err)
 		}
-		if !s.rep.Synced() {
+		if err != nil {
 			changed := s.changed
 			s.mu.Unlock()
 			select {
@@ -257,12 +258,20 @@ func (s *Server) submit(ctx context.Context, change cibsvc.Change) (cib.Version,
 				return cib.Version{}, fmt.Errorf("%w: still synchronising when the request's time ran out", cibsvc.ErrSyncing)
 			}
 		}
+		// Check the change outside the lock: on a big CIB it takes a
+		// while, and the loop that follows the group needs the lock.
+		cur := s.rep.CIB()
+		s.mu.Unlock()
+		if _, err := cibsvc.Apply(cur, change); err != nil {
+			return cib.Version{}, err
+		}
+		s.mu.Lock()
 		s.nextReq++
 		req := s.nextReq
-		payloads, err := s.rep.Propose(req, change)
+		payloads, err := s.rep.Encode(req, change)
 		if err != nil {
 			s.mu.Unlock()
-			return cib.Version{}, err
+			continue // the group changed meanwhile: wait again
 		}
 		w := make(chan cibsvc.Result, 1)
 		s.waiters[req] = w

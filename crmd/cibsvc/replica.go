@@ -243,15 +243,33 @@ func (r *Replica) hasNode(node uint32) bool {
 // delivered back. The check is repeated when the change is applied in the
 // group's order, where it decides.
 func (r *Replica) Propose(req uint64, change Change) ([][]byte, error) {
-	if !r.joined {
-		return nil, ErrNotMember
-	}
-	if !r.synced {
-		// The CIB here may be older than the group's: checking against
-		// it could refuse a good change. The caller waits for Synced.
-		return nil, ErrSyncing
+	if err := r.Ready(); err != nil {
+		return nil, err
 	}
 	if _, err := Apply(r.cib, change); err != nil {
+		return nil, err
+	}
+	return r.Encode(req, change)
+}
+
+// Ready returns nil when this member takes changes: it is in the group and
+// holds the group's CIB. Before, ErrNotMember or ErrSyncing (the CIB here
+// may be older than the group's: checking a change against it could
+// refuse a good one; the caller waits for Synced).
+func (r *Replica) Ready() error {
+	switch {
+	case !r.joined:
+		return ErrNotMember
+	case !r.synced:
+		return ErrSyncing
+	}
+	return nil
+}
+
+// Encode is Propose without the check, for a runtime that ran Apply on
+// CIB() itself (outside its lock: an installed CIB is never modified).
+func (r *Replica) Encode(req uint64, change Change) ([][]byte, error) {
+	if err := r.Ready(); err != nil {
 		return nil, err
 	}
 	return r.encode(message{Change: &changeMsg{Req: req, Change: change}}), nil
