@@ -167,6 +167,11 @@ func TestCIBReplication(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "changed since 0:5:0") {
 		t.Fatalf("stale conditional import: %v\n%s", err, out)
 	}
+	// An import of an older CIB is refused unless forced.
+	out, err = exec.Command(vigil, "cib", "import", src, "--dir", c.Dir, "--node", "n2").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "the replacement is at version 0:5:0, the cluster's CIB at 0:6:0") {
+		t.Fatalf("import of an older CIB: %v\n%s", err, out)
+	}
 	// A change that adds a Verify error is refused before it is sent.
 	_, err = n2.Patch(ctx, cibsvc.Patch{Ops: []cibsvc.Op{{Kind: cibsvc.OpCreate, Target: "/cib/configuration/constraints",
 		XML: []byte(`<rsc_order id="o1" first="ghost" then="d1"/>`)}}}, nil)
