@@ -59,7 +59,7 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 	cpg.Flags().IntVar(&o.Count, "count", 100000, "messages per sender")
 	cpg.Flags().StringVar(&o.Mode, "mode", "tput", "tput (as fast as flow control allows) or pingpong (one message in flight)")
 	cpg.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: beside this vigil binary)")
-	cmd.AddCommand(cpg, newStabilityCommand(g), newBurnCommand())
+	cmd.AddCommand(cpg, newStabilityCommand(g), newBurnCommand(), newCIBBenchCommand(g))
 	return cmd
 }
 
