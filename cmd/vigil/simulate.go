@@ -46,9 +46,9 @@ graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").`,
 				now = t
 				fmt.Fprintf(out, "Setting effective cluster time: %s\n", t.Format("2006-01-02 15:04:05Z"))
 			}
-			in := scheduler.Input{CIB: c, Now: now}
-			if t, ok := scheduler.ExecutionDate(c); ok && when == "" {
-				in.Now, in.FromExecutionDate = t, true
+			in := scheduler.InputFor(c, now)
+			if when != "" {
+				in = scheduler.Input{CIB: c, Now: now}
 			}
 			res := scheduler.Schedule(in)
 			for _, w := range res.Warnings {

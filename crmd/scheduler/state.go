@@ -238,6 +238,17 @@ func ExecutionDate(c *cib.CIB) (time.Time, bool) {
 	return time.Unix(n, 0).UTC(), true
 }
 
+// InputFor is the input crm_simulate schedules c with when no time is
+// given: the CIB's execution-date when it has one (the summary then says
+// so), else now.
+func InputFor(c *cib.CIB, now time.Time) Input {
+	in := Input{CIB: c, Now: now}
+	if t, ok := ExecutionDate(c); ok {
+		in.Now, in.FromExecutionDate = t, true
+	}
+	return in
+}
+
 // Node returns the node named name, or nil.
 func (c *Cluster) Node(name string) *Node { return c.nodeMap[name] }
 
