@@ -16,77 +16,186 @@ func (b *builder) summarize(changes map[*Resource]*change, fences []*Action) {
 		if c == nil || !r.Managed {
 			continue
 		}
-		if line := b.summaryLine(c); line != "" {
-			b.summary = append(b.summary, line)
-		}
+		b.summary = append(b.summary, b.summaryLines(c)...)
 	}
 }
 
-func pad(verb string) string { return fmt.Sprintf("%-10s", verb) }
-
-func (b *builder) summaryLine(c *change) string {
-	r := c.r
-	next := r.Assigned
-	start := c.start
-	blocked := func(line string) string {
-		if c.blocked != "" {
-			line += "  due to " + c.blocked
-		}
-		if start != nil && !start.Runnable {
-			line += " (blocked)"
-		}
-		return line
-	}
+// summaryNode is the node Pacemaker reports a resource's actions from:
+// the first node it is active on, preferring a clean online one when the
+// resource does not need fencing to recover.
+func (b *builder) summaryNode(r *Resource) *Node {
 	if len(r.Running) == 0 {
-		if next == nil || start == nil || start.Optional {
-			return ""
-		}
-		if c.promote != nil {
-			return blocked(fmt.Sprintf("%s %s ( Stopped -> Promoted %s )", pad("Promote"), r.ID, next.Name))
-		}
-		return blocked(fmt.Sprintf("%s %s ( %s )", pad("Start"), r.ID, next.Name))
+		return nil
 	}
-	cur := r.Running[0]
-	if c.blockedStop {
-		return fmt.Sprintf("%s %s ( %s )  due to %s", pad("Stop"), r.ID, cur.Name, c.blocked)
-	}
-	if next == nil {
-		reason := "node availability"
-		if !b.p.cl.Quorate && b.p.cl.Options.NoQuorumPolicy == "stop" {
-			reason = "no quorum"
+	if !b.p.cl.Options.StonithEnabled || r.IsStonith() {
+		for _, n := range r.Running {
+			if n.Online && !n.Unclean {
+				return n
+			}
 		}
-		line := fmt.Sprintf("%s %s ( %s )  due to %s", pad("Stop"), r.ID, cur.Name, reason)
-		for _, s := range c.stop {
-			if !s.Runnable {
-				line += " (blocked)"
+	}
+	return r.Running[0]
+}
+
+// currentRole and nextRole are the roles Pacemaker compares in its summary:
+// a running instance of a promotable clone is Unpromoted, not Started.
+func currentRole(r *Resource) string {
+	if len(r.Running) == 0 {
+		return RoleStopped
+	}
+	return displayRole(r, r.Role)
+}
+
+func nextRole(r *Resource) string {
+	if r.Assigned == nil {
+		return RoleStopped
+	}
+	if r.NextRole == "" {
+		return displayRole(r, RoleStarted)
+	}
+	return displayRole(r, r.NextRole)
+}
+
+// summaryLines are the Transition Summary lines of one primitive, decided
+// the way Pacemaker's rsc-action message does: from its current and next
+// role and node and the start, stop, promote and demote actions scheduled.
+func (b *builder) summaryLines(c *change) []string {
+	r := c.r
+	cur, next := b.summaryNode(r), r.Assigned
+	if cur == nil && next == nil {
+		return nil
+	}
+	role, nrole := currentRole(r), nextRole(r)
+	start := c.start
+	if start != nil && next == nil {
+		start = nil
+	}
+	startReason := c.blocked
+	if startReason == "" {
+		startReason = c.restart
+	}
+	var stop *Action
+	if start != nil && start.Runnable && cur != nil {
+		stop = c.stop[cur.Name]
+	} else {
+		for _, n := range r.Running {
+			if s := c.stop[n.Name]; s != nil {
+				stop = s
 				break
 			}
 		}
+	}
+	stopReason := func(s *Action) string {
+		if s == nil {
+			return ""
+		}
+		if s.Reason != "" {
+			return s.Reason
+		}
+		if r.Assigned == nil {
+			if !b.p.cl.Quorate && b.p.cl.Options.NoQuorumPolicy == "stop" && !r.IsStonith() {
+				return "no quorum"
+			}
+			return "node availability"
+		}
+		return ""
+	}
+	required := func(a *Action) bool { return a != nil && !a.Optional }
+	needRole := roleRank(role) > roleRank(RoleStarted) || nrole == RolePromoted
+	item := func(verb string, origin, dest *Node, act *Action, reason string, fromRole, toRole string) string {
+		var details string
+		sameHost := origin != nil && dest != nil && origin == dest
+		sameRole := fromRole == toRole
+		switch {
+		case needRole && origin == nil:
+			details = fmt.Sprintf("%s -> %s %s", fromRole, toRole, dest.Name)
+		case origin == nil:
+			details = dest.Name
+		case needRole && dest == nil:
+			details = fmt.Sprintf("%s %s", fromRole, origin.Name)
+		case dest == nil:
+			details = origin.Name
+		case needRole && sameRole && sameHost:
+			details = fmt.Sprintf("%s %s", fromRole, origin.Name)
+		case sameRole && sameHost:
+			details = origin.Name
+		case needRole && sameRole:
+			details = fmt.Sprintf("%s -> %s %s", origin.Name, dest.Name, fromRole)
+		case sameRole:
+			details = fmt.Sprintf("%s -> %s", origin.Name, dest.Name)
+		case sameHost:
+			details = fmt.Sprintf("%s -> %s %s", fromRole, toRole, origin.Name)
+		default:
+			details = fmt.Sprintf("%s %s -> %s %s", fromRole, origin.Name, toRole, dest.Name)
+		}
+		line := fmt.Sprintf("%s %s ( %s )", pad(verb), r.ID, details)
+		runnable := act == nil || act.Runnable
+		switch {
+		case reason != "" && !runnable:
+			line += "  due to " + reason + " (blocked)"
+		case reason != "":
+			line += "  due to " + reason
+		case !runnable:
+			line += "  blocked"
+		}
 		return line
 	}
-	if cur != next || len(r.Running) > 1 {
-		verb := "Move"
-		if r.Failed {
-			verb = "Recover"
+	moving := cur != nil && next != nil && cur != next
+	if role == nrole {
+		switch {
+		case start == nil || (start.Optional && !c.blockedStop):
+			if required(c.demote) && required(c.promote) {
+				return []string{item("Re-promote", cur, next, c.promote, "", role, nrole)}
+			}
+			return nil
+		case !start.Runnable:
+			reason := stopReason(stop)
+			if reason == "" {
+				reason = startReason
+			}
+			act := stop
+			if act == nil {
+				act = start
+			}
+			return []string{item("Stop", cur, nil, act, reason, role, nrole)}
+		case moving:
+			verb := "Move"
+			if r.Failed {
+				verb = "Recover"
+			}
+			return []string{item(verb, cur, next, stop, stopReason(stop), role, nrole)}
+		case r.Failed:
+			return []string{item("Recover", cur, nil, stop, stopReason(stop), role, nrole)}
+		default:
+			return []string{item("Restart", cur, next, start, startReason, role, nrole)}
 		}
-		if !start.Runnable {
-			return blocked(fmt.Sprintf("%s %s ( %s )", pad("Stop"), r.ID, cur.Name))
+	}
+	switch {
+	case stop != nil && (nrole == RoleStopped || (start != nil && !start.Runnable)):
+		var out []string
+		for _, n := range r.Running {
+			s := c.stop[n.Name]
+			reason := stopReason(s)
+			if reason == "" {
+				reason = startReason
+			}
+			out = append(out, item("Stop", n, nil, s, reason, role, nrole))
 		}
-		return fmt.Sprintf("%s %s ( %s -> %s )", pad(verb), r.ID, cur.Name, next.Name)
+		return out
+	case stop != nil && r.Failed && required(stop):
+		return []string{item("Recover", cur, next, stop, startReason, role, nrole)}
+	case moving:
+		return []string{item("Move", cur, next, stop, stopReason(stop), role, nrole)}
+	case required(stop):
+		return []string{item("Restart", cur, next, start, startReason, role, nrole)}
+	case role == RolePromoted:
+		return []string{item("Demote", cur, next, c.demote, "", role, nrole)}
+	case nrole == RolePromoted:
+		return []string{item("Promote", cur, next, c.promote, "", role, nrole)}
+	case role == RoleStopped && nrole != RoleStopped && start != nil:
+		return []string{item("Start", cur, next, start, startReason, role, nrole)}
 	}
-	if r.Failed {
-		return fmt.Sprintf("%s %s ( %s )", pad("Recover"), r.ID, cur.Name)
-	}
-	if c.restart != "" {
-		return fmt.Sprintf("%s %s ( %s )  due to %s", pad("Restart"), r.ID, cur.Name, c.restart)
-	}
-	if c.promote != nil {
-		return fmt.Sprintf("%s %s ( %s -> Promoted %s )", pad("Promote"), r.ID, displayRole(r, r.Role), cur.Name)
-	}
-	if c.demote != nil {
-		return fmt.Sprintf("%s %s ( Promoted -> %s %s )", pad("Demote"), r.ID, displayRole(r, r.NextRole), cur.Name)
-	}
-	return ""
+	return nil
 }
 
 func displayRole(r *Resource, role string) string {
@@ -515,3 +624,5 @@ func (v *view) active(r *Resource) bool {
 	}
 	return false
 }
+
+func pad(verb string) string { return fmt.Sprintf("%-10s", verb) }
