@@ -712,8 +712,12 @@ func (p *placement) allocateGroup(g *Resource, w map[string]cib.Score) {
 		if !c.Managed {
 			if len(c.Running) > 0 && c.Running[0] == n {
 				c.Assigned = n
-			} else if len(c.Running) > 0 {
-				c.Assigned = c.Running[0]
+			} else {
+				// Later members are colocated with this one, which
+				// stays where it is (or stopped).
+				if len(c.Running) > 0 {
+					c.Assigned = c.Running[0]
+				}
 				n = nil
 			}
 			continue

@@ -93,9 +93,6 @@ func (b *builder) summaryLines(c *change) []string {
 			return s.Reason
 		}
 		if r.Assigned == nil {
-			if !b.p.cl.Quorate && b.p.cl.Options.NoQuorumPolicy == "stop" && !r.IsStonith() {
-				return "no quorum"
-			}
 			return "node availability"
 		}
 		return ""
