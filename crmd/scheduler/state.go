@@ -120,8 +120,9 @@ type Resource struct {
 	// cloneName is the name an anonymous clone instance's history was
 	// recorded under ("child:3", or "child" without a number).
 	cloneName string
-	// pendingTask is an operation in flight.
+	// pendingTask is an operation in flight, on pendingNode.
 	pendingTask string
+	pendingNode *Node
 	// ops seen per node: key "rsc_monitor_10000" → whether active.
 	history map[string]*nodeHistory
 
@@ -698,32 +699,53 @@ func cfgPrimitiveIDs(r *cib.Resource) map[string]bool {
 }
 
 // anonymousInstance returns the instance of clone cp whose primitive base
-// takes the history on node: one already holding history there, else the
-// first with no history anywhere, else a new orphan instance.
+// takes the history on node, as Pacemaker's find_anonymous_clone does: the
+// instance already active (or pending) on node, else the first instance
+// active nowhere (and not blocked, nor pending elsewhere), else a new
+// orphan instance. Histories are unpacked node by node, so "active" means
+// active in the histories unpacked so far.
 func (cl *Cluster) anonymousInstance(cp *Resource, base string, node *Node) *Resource {
+	var inactive *Resource
+	skipInactive := false
 	var cands []*Resource
 	for _, inst := range cp.Children {
+		var member *Resource
 		for _, p := range inst.primitives() {
 			if p.Base == base {
+				member = p
 				cands = append(cands, p)
 			}
 		}
-	}
-	// Instance whose top (group) already has history on this node.
-	for _, p := range cands {
-		top := instanceTop(p)
-		for _, q := range top.primitives() {
-			if q.history[node.Name] != nil && q.Base != base {
-				if p.history[node.Name] == nil {
-					return p
+		var locs []*Node
+		blocked := false
+		for _, p := range inst.primitives() {
+			locs = append(locs, p.Running...)
+			if p.pendingNode != nil {
+				locs = append(locs, p.pendingNode)
+			}
+			blocked = blocked || p.Blocked
+		}
+		if len(locs) > 0 {
+			if locs[0] == node && member != nil {
+				if len(member.Running) > 0 {
+					// A second history of the same clone on this node:
+					// an orphan, even if inactive instances are left.
+					skipInactive = true
+					continue
 				}
+				return member
+			}
+			continue
+		}
+		if !skipInactive && inactive == nil && !blocked && member != nil {
+			inactive = member
+			if inactive.pendingNode != nil && inactive.pendingNode != node {
+				inactive = nil
 			}
 		}
 	}
-	for _, p := range cands {
-		if p.history[node.Name] == nil && len(p.history) == 0 && !instanceTop(p).hasHistory() {
-			return p
-		}
+	if !skipInactive && inactive != nil {
+		return inactive
 	}
 	// More instances than clone-max: an orphan instance.
 	n := len(cp.Children)
@@ -877,6 +899,7 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 					role = RoleStarted
 				}
 				r.pendingTask = o.task
+				r.pendingNode = n
 			}
 			continue
 		}
