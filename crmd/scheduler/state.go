@@ -155,7 +155,7 @@ func (r *Resource) IsPrimitive() bool { return r.Kind == cib.KindPrimitive }
 // actionName is the name actions on r carry: a clone instance's history
 // name when it has an instance number of its own, else its id.
 func (r *Resource) actionName() string {
-	if r.cloneName != "" && r.cloneName != r.Base {
+	if r.cloneName != "" {
 		return r.cloneName
 	}
 	return r.ID
