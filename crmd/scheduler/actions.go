@@ -745,7 +745,7 @@ func (b *builder) parentActions(changes map[*Resource]*change) {
 			b.notifications(changes, r, pairs)
 		}
 		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
-		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional {
+		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional && r.assignedNode() != nil {
 			// A group that stops members restarts as a whole.
 			b.pseudo(r.ID, "start").Optional = false
 		}

@@ -424,7 +424,7 @@ func (g *clusterGen) op(n *genNode, p *genPrim, rid, task string, interval, rc, 
 			}
 		}
 	}
-	failed := status != 0 && status != -1 || rc != target && !(task == "monitor" && interval == 0 && (rc == 0 || rc == 8))
+	failed := status != -1 && (status != 0 || rc != target && !(task == "monitor" && interval == 0 && (rc == 0 || rc == 8)))
 	if failed {
 		rec("last_failure_0")
 	}
@@ -556,6 +556,10 @@ func (g *clusterGen) nodeHistory(n *genNode, p *genPrim, rid, state string) {
 			g.op(n, p, rid, "start", 0, 1, 2, 0) // timed out
 		}
 		g.failCount(n, rid, "start", 0, "INFINITY")
+		if g.chance(0.6) {
+			// The cluster has already stopped it there.
+			g.op(n, p, rid, "stop", 0, 0, 0, 0)
+		}
 	case "failed-monitor":
 		start()
 		if mon == 0 {
