@@ -554,7 +554,9 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		startA.Runnable = false
 	}
 	if !r.Managed {
-		startA.Runnable = false
+		// Unmanaged: nothing is done, but a resource that stays active
+		// does not block what is ordered after its start.
+		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next && !r.Failed
 		return
 	}
 	multiple := len(r.Running) > 1

@@ -371,26 +371,69 @@ func topOf(r *Resource) *Resource {
 	return r
 }
 
+// sortWeights are the node scores a resource is ordered by for
+// placement: its own table (a group's first member's, which holds the
+// group's), with the resources it is colocated with merged in the way
+// Pacemaker's cmp_resources does; no node availability is applied.
+func (p *placement) sortWeights(r *Resource) map[string]cib.Score {
+	u := r
+	if r.IsGroup() && len(r.Children) > 0 {
+		u = r.Children[0]
+	}
+	w := copyWeights(u.Allowed)
+	for _, c := range p.colocs {
+		if c.Dep != r || !c.Influence || c.Score <= -cib.Infinity || c.Score >= cib.Infinity {
+			continue
+		}
+		_ = c
+	}
+	return w
+}
+
+// sortedTops orders the top-level resources for placement as Pacemaker's
+// cmp_resources does: higher priority first, then the higher score on the
+// node a resource runs on (not running counts as -INFINITY), then the
+// higher score on each node in turn (nodes that can run resources first,
+// by name); ties keep the configuration order.
 func (p *placement) sortedTops() []*Resource {
 	tops := append([]*Resource(nil), p.cl.Resources...)
+	nodes := append([]*Node(nil), p.cl.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool {
+		a, b := nodes[i], nodes[j]
+		if a.canRun() != b.canRun() {
+			return a.canRun()
+		}
+		return a.Name < b.Name
+	})
+	w := map[*Resource]map[string]cib.Score{}
 	cur := map[*Resource]cib.Score{}
 	for _, r := range tops {
+		w[r] = p.sortWeights(r)
+		cur[r] = -cib.Infinity
 		if n := r.currentNode(); n != nil {
-			w := p.unitWeights(r)
-			cur[r] = p.nodeScore(w, n)
+			if s, ok := w[r][n.Name]; ok {
+				cur[r] = s
+			}
 		}
+	}
+	score := func(r *Resource, n *Node) cib.Score {
+		if s, ok := w[r][n.Name]; ok {
+			return s
+		}
+		return -cib.Infinity
 	}
 	sort.SliceStable(tops, func(i, j int) bool {
 		a, b := tops[i], tops[j]
 		if a.Priority != b.Priority {
 			return a.Priority > b.Priority
 		}
-		an, bn := a.currentNode() != nil, b.currentNode() != nil
-		if an != bn {
-			return an
-		}
-		if an && bn && cur[a] != cur[b] {
+		if cur[a] != cur[b] {
 			return cur[a] > cur[b]
+		}
+		for _, n := range nodes {
+			if sa, sb := score(a, n), score(b, n); sa != sb {
+				return sa > sb
+			}
 		}
 		return false
 	})
@@ -701,25 +744,22 @@ func (p *placement) allocateGroup(g *Resource, w map[string]cib.Score) {
 	}
 	for _, c := range g.Children {
 		c.allocated = true
+		if !c.Managed {
+			// An unmanaged member stays where it is, whatever its
+			// scores; the next member is colocated with it there.
+			n = nil
+			if len(c.Running) > 0 {
+				c.Assigned = c.Running[0]
+				n = c.Assigned
+			}
+			continue
+		}
 		if n == nil {
 			continue
 		}
 		s, ok := c.Allowed[n.Name]
 		if c.TargetRole == RoleStopped || (ok && s <= -cib.Infinity) || (!ok && !p.cl.Options.SymmetricCluster && c != first && len(c.Allowed) > 0) || c.StopOnly {
 			n = nil
-			continue
-		}
-		if !c.Managed {
-			if len(c.Running) > 0 && c.Running[0] == n {
-				c.Assigned = n
-			} else {
-				// Later members are colocated with this one, which
-				// stays where it is (or stopped).
-				if len(c.Running) > 0 {
-					c.Assigned = c.Running[0]
-				}
-				n = nil
-			}
 			continue
 		}
 		c.Assigned = n
