@@ -6,54 +6,24 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/vigil-ha/vigil/crmd/cib"
 	"github.com/vigil-ha/vigil/crmd/cibsvc"
 	crmv1 "github.com/vigil-ha/vigil/proto/vigil/crm/v1"
 	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 )
 
-// follow keeps this crmd a member of the crm group, reconnecting to the
-// messaging daemon when needed. While it is not a member it serves its own
+// follow keeps this crmd a member of the crm group, joining again after
+// the messaging daemon restarts. While it is not a member it serves its own
 // copy of the CIB to readers and refuses changes.
 func (s *Server) follow(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := s.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("lost the crm group; retrying", "err", err)
-		s.mu.Lock()
-		s.rep.Left()
-		s.out = nil
-		s.failWaitersLocked(fmt.Errorf("%w: lost the crm group before the change came back in the group's order; it may or may not have been applied, query the CIB", cibsvc.ErrNotMember))
-		s.notifyLocked()
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
+	s.group.Follow(ctx, groupFollower{s})
 }
 
-// session is one membership of the group: from Join until the stream breaks.
-func (s *Server) session(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := s.groups.Join(ctx, &messagingv1.JoinRequest{Group: cibsvc.Group})
-	if err != nil {
-		return err
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		return err
-	}
-	if first.GetJoined() == nil {
-		return fmt.Errorf("the messaging daemon answered Join without a member handle")
-	}
-	handle := first.GetJoined().GetHandle()
+// groupFollower feeds the crm group's events to the replica.
+type groupFollower struct{ s *Server }
+
+func (f groupFollower) Joined(ctx context.Context, handle uint64) {
+	s := f.s
 	out := &outbox{wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.rep.Joined(handle)
@@ -61,26 +31,33 @@ func (s *Server) session(ctx context.Context) error {
 	s.notifyLocked()
 	s.mu.Unlock()
 	s.log.Info("joined the crm group", "handle", handle)
-	var sendErr error
-	sent := make(chan struct{})
 	go func() {
-		defer close(sent)
-		if sendErr = s.sender(ctx, handle, out); ctx.Err() == nil {
-			cancel() // ends Recv below: a member that cannot send rejoins
+		if err := s.sender(ctx, handle, out); ctx.Err() == nil {
+			// A member that cannot send rejoins.
+			s.log.Warn("multicast to the crm group failed; joining again", "err", err)
+			s.group.Abandon()
 		}
 	}()
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			cancel()
-			<-sent
-			if sendErr != nil && !errors.Is(sendErr, context.Canceled) {
-				return fmt.Errorf("multicast: %w", sendErr)
-			}
-			return err
-		}
-		s.apply(ev)
-	}
+}
+
+func (f groupFollower) Lost(error) {
+	s := f.s
+	s.mu.Lock()
+	s.rep.Left()
+	s.out = nil
+	s.failWaitersLocked(fmt.Errorf("%w: lost the crm group before the change came back in the group's order; it may or may not have been applied, query the CIB", cibsvc.ErrNotMember))
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+func (f groupFollower) Change(_ context.Context, cc *messagingv1.ConfigurationChange) error {
+	f.s.applyChange(cc)
+	return nil
+}
+
+func (f groupFollower) Deliver(_ context.Context, d *messagingv1.Delivery) error {
+	f.s.applyDelivery(d)
+	return nil
 }
 
 // outbox is the messages this member has to multicast, in order. One
@@ -122,63 +99,47 @@ func (s *Server) sender(ctx context.Context, handle uint64, out *outbox) error {
 			}
 		}
 		for _, p := range next {
-			if err := s.multicast(ctx, handle, p); err != nil {
+			if err := s.group.MulticastAs(ctx, handle, p); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (s *Server) multicast(ctx context.Context, handle uint64, payload []byte) error {
-	for {
-		_, err := s.groups.Multicast(ctx, &messagingv1.MulticastRequest{Group: cibsvc.Group, Handle: handle, Payload: payload})
-		if status.Code(err) != codes.ResourceExhausted {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// apply feeds one event of the group to the replica, in agreed order.
-func (s *Server) apply(ev *messagingv1.JoinResponse) {
+// applyChange feeds a configuration change of the group to the replica.
+func (s *Server) applyChange(cc *messagingv1.ConfigurationChange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cc := ev.GetConfigurationChange(); cc != nil {
-		var ms []cibsvc.Member
-		for _, m := range cc.GetMembers() {
-			ms = append(ms, cibsvc.Member{Node: m.GetNodeId(), Handle: m.GetHandle()})
-		}
-		dc := s.rep.DC()
-		rd := s.rep.ConfigurationChange(cibsvc.ViewKey(cc.GetViewId().GetEpoch(), cc.GetViewId().GetCoordinator()), ms)
-		s.log.Info("crm group changed", "members", nodeIDs(ms), "joined", len(cc.GetJoined()), "left", len(cc.GetLeft()))
-		if dc != 0 && s.rep.DC() == 0 {
-			s.log.Info("the DC left the crm group", "dc", dc)
-		}
-		s.readyLocked(rd)
-		return
+	var ms []cibsvc.Member
+	for _, m := range cc.GetMembers() {
+		ms = append(ms, cibsvc.Member{Node: m.GetNodeId(), Handle: m.GetHandle()})
 	}
-	ds := ev.GetDeliveries().GetDeliveries()
-	if d := ev.GetDelivery(); d != nil {
-		ds = append([]*messagingv1.Delivery{d}, ds...)
+	dc := s.rep.DC()
+	rd := s.rep.ConfigurationChange(cibsvc.ViewKey(cc.GetViewId().GetEpoch(), cc.GetViewId().GetCoordinator()), ms)
+	s.log.Info("crm group changed", "members", nodeIDs(ms), "joined", len(cc.GetJoined()), "left", len(cc.GetLeft()))
+	if dc != 0 && s.rep.DC() == 0 {
+		s.log.Info("the DC left the crm group", "dc", dc)
 	}
-	for _, d := range ds {
-		from := cibsvc.Member{Node: d.GetSender().GetNodeId(), Handle: d.GetSender().GetHandle()}
-		wasSynced, dc := s.rep.Synced(), s.rep.DC()
-		rd, err := s.rep.Deliver(from, d.GetPayload())
-		if err != nil {
-			s.log.Warn("crm group message not applied", "from", from.String(), "err", err)
-		}
-		s.readyLocked(rd)
-		if !wasSynced && s.rep.Synced() {
-			s.log.Info("CIB synchronised in the crm group", "version", s.rep.CIB().Version.String(), "members", nodeIDs(s.rep.Members()))
-		}
-		if s.rep.DC() != dc {
-			s.log.Info("DC", "dc", s.rep.DC(), "dc_name", s.nodeName(s.rep.DC()))
-		}
+	s.readyLocked(rd)
+}
+
+// applyDelivery feeds one message of the group to the replica, in agreed
+// order.
+func (s *Server) applyDelivery(d *messagingv1.Delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := cibsvc.Member{Node: d.GetSender().GetNodeId(), Handle: d.GetSender().GetHandle()}
+	wasSynced, dc := s.rep.Synced(), s.rep.DC()
+	rd, err := s.rep.Deliver(from, d.GetPayload())
+	if err != nil {
+		s.log.Warn("crm group message not applied", "from", from.String(), "err", err)
+	}
+	s.readyLocked(rd)
+	if !wasSynced && s.rep.Synced() {
+		s.log.Info("CIB synchronised in the crm group", "version", s.rep.CIB().Version.String(), "members", nodeIDs(s.rep.Members()))
+	}
+	if s.rep.DC() != dc {
+		s.log.Info("DC", "dc", s.rep.DC(), "dc_name", s.nodeName(s.rep.DC()))
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-ha/vigil/crmd/cibsvc"
 	"github.com/vigil-ha/vigil/internal/auth"
 	"github.com/vigil-ha/vigil/internal/config"
+	"github.com/vigil-ha/vigil/internal/cpgclient"
 	"github.com/vigil-ha/vigil/internal/daemon"
 	"github.com/vigil-ha/vigil/internal/rpcclient"
 	"github.com/vigil-ha/vigil/internal/rpcserver"
@@ -47,7 +48,7 @@ type Server struct {
 	cfg    *config.Config
 	node   config.Node
 	store  *cibstore.Store
-	groups messagingv1.GroupServiceClient
+	group  *cpgclient.Member
 	quorum quorumv1.QuorumServiceClient
 	fail   func(error)
 
@@ -117,7 +118,8 @@ func newServer(log *slog.Logger, cfg *config.Config, node config.Node, store *ci
 	groups messagingv1.GroupServiceClient, quorum quorumv1.QuorumServiceClient, fail func(error)) *Server {
 	return &Server{
 		log: log, cfg: cfg, node: node, store: store, fail: fail,
-		groups: groups, quorum: quorum,
+		group:    cpgclient.New(groups, cibsvc.Group, cpgclient.Options{Logger: log}),
+		quorum:   quorum,
 		rep:      cibsvc.NewReplica(node.ID, c),
 		waiters:  map[uint64]chan cibsvc.Result{},
 		changed:  make(chan struct{}),

@@ -56,8 +56,9 @@ type Member struct {
 	group  string
 	opts   Options
 
-	mu     sync.Mutex
-	handle uint64 // 0 while not a member
+	mu      sync.Mutex
+	handle  uint64             // 0 while not a member
+	abandon context.CancelFunc // ends the current membership
 }
 
 // New returns a follower of group through client.
@@ -102,9 +103,28 @@ func (m *Member) Follow(ctx context.Context, h Handler) {
 	}
 }
 
+// Abandon ends the current membership, as if the stream had broken: the
+// handler is told Lost and Follow joins again. A handler calls it when it
+// cannot go on in this membership (its messages could not be sent).
+func (m *Member) Abandon() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.abandon != nil {
+		m.abandon()
+	}
+}
+
 func (m *Member) session(ctx context.Context, h Handler) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	m.mu.Lock()
+	m.abandon = cancel
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.abandon = nil
+		m.mu.Unlock()
+	}()
 	stream, err := m.client.Join(ctx, &messagingv1.JoinRequest{Group: m.group})
 	if err != nil {
 		return err
