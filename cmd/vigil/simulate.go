@@ -56,7 +56,7 @@ graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").`,
 			}
 			if scores {
 				fmt.Fprintln(out, "Allocation scores:")
-				for _, l := range res.Scores {
+				for _, l := range res.ScoreLines() {
 					fmt.Fprintln(out, l)
 				}
 			}

@@ -45,51 +45,67 @@ type Edge struct {
 type Graph struct {
 	Actions []*Action
 	Edges   []Edge
+	// executed caches Executed: the graph is not changed once Schedule
+	// returns it.
+	executed []*Action
 }
 
 // Executed returns the actions the transition executes: runnable and not
 // optional, in a topological order of the graph.
 func (g *Graph) Executed() []*Action {
-	var live []*Action
-	in := map[*Action]int{}
-	isLive := map[*Action]bool{}
-	for _, a := range g.Actions {
+	if g.executed == nil {
+		g.executed = g.executedOrder()
+	}
+	return g.executed
+}
+
+func (g *Graph) executedOrder() []*Action {
+	// Actions are numbered by their index in g.Actions.
+	n := len(g.Actions)
+	isLive := make([]bool, n)
+	live := []*Action{}
+	for i, a := range g.Actions {
+		if a.ID != i {
+			a.ID = i
+		}
 		if a.Runnable && !a.Optional {
 			live = append(live, a)
-			isLive[a] = true
+			isLive[i] = true
 		}
 	}
-	succ := map[*Action][]*Action{}
+	in := make([]int, n)
+	succ := make([][]*Action, n)
 	for _, e := range g.Edges {
-		if isLive[e.First] && isLive[e.Then] && e.First != e.Then {
-			succ[e.First] = append(succ[e.First], e.Then)
-			in[e.Then]++
+		if e.First == e.Then || e.First.ID >= n || e.Then.ID >= n || g.Actions[e.First.ID] != e.First || g.Actions[e.Then.ID] != e.Then {
+			continue
+		}
+		if isLive[e.First.ID] && isLive[e.Then.ID] {
+			succ[e.First.ID] = append(succ[e.First.ID], e.Then)
+			in[e.Then.ID]++
 		}
 	}
-	var out []*Action
-	done := map[*Action]bool{}
-	for len(out) < len(live) {
-		progressed := false
-		for _, a := range live {
-			if done[a] || in[a] > 0 {
+	// Passes in creation order, each emitting every action whose
+	// predecessors are all emitted.
+	out := make([]*Action, 0, len(live))
+	rest := live
+	for len(rest) > 0 {
+		var next []*Action
+		for _, a := range rest {
+			if in[a.ID] > 0 {
+				next = append(next, a)
 				continue
 			}
-			done[a] = true
 			out = append(out, a)
-			progressed = true
-			for _, s := range succ[a] {
-				in[s]--
+			for _, s := range succ[a.ID] {
+				in[s.ID]--
 			}
 		}
-		if !progressed {
+		if len(next) == len(rest) {
 			// A cycle: emit the rest in creation order.
-			for _, a := range live {
-				if !done[a] {
-					done[a] = true
-					out = append(out, a)
-				}
-			}
+			out = append(out, next...)
+			break
 		}
+		rest = next
 	}
 	return out
 }
@@ -112,8 +128,8 @@ type Result struct {
 	// Summary holds the Transition Summary lines (without the leading
 	// "  * ").
 	Summary []string
-	// Scores holds the allocation score lines (crm_simulate -s).
-	Scores []string
+	// p is the placement, kept for ScoreLines.
+	p *placement
 	// Warnings name problems met (colocation loops and the like).
 	Warnings []string
 	// Notes are printed before the status and after the actions.
@@ -175,9 +191,12 @@ func Schedule(in Input) *Result {
 	for _, l := range p.loops {
 		res.Warnings = append(res.Warnings, "colocation loop through "+l)
 	}
-	res.Scores = p.scoreLines()
+	res.p = p
 	return res
 }
+
+// ScoreLines returns the allocation score lines (crm_simulate -s).
+func (res *Result) ScoreLines() []string { return res.p.scoreLines() }
 
 func (p *placement) scoreLines() []string {
 	var out []string
