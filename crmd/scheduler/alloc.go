@@ -390,11 +390,12 @@ func (p *placement) sortWeights(r *Resource) map[string]cib.Score {
 	return w
 }
 
-// sortedTops orders the top-level resources for placement as Pacemaker's
-// cmp_resources does: higher priority first, then the higher score on the
-// node a resource runs on (not running counts as -INFINITY), then the
-// higher score on each node in turn (nodes that can run resources first,
-// by name); ties keep the configuration order.
+// sortedTops orders the top-level resources for placement as Pacemaker
+// does: by priority, in configuration order; with a placement strategy
+// other than default, as its cmp_resources: higher priority first, then
+// the higher score on the node a resource runs on (not running counts as
+// -INFINITY), then the higher score on each node in turn (nodes that can
+// run resources first, by name); ties keep the configuration order.
 func (p *placement) sortedTops() []*Resource {
 	tops := append([]*Resource(nil), p.cl.Resources...)
 	nodes := append([]*Node(nil), p.cl.Nodes...)
@@ -426,6 +427,9 @@ func (p *placement) sortedTops() []*Resource {
 		a, b := tops[i], tops[j]
 		if a.Priority != b.Priority {
 			return a.Priority > b.Priority
+		}
+		if p.cl.Options.PlacementStrategy == "default" {
+			return false
 		}
 		if cur[a] != cur[b] {
 			return cur[a] > cur[b]
