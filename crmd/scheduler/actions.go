@@ -583,6 +583,9 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		needStop := multiple || next == nil || n != next || r.Failed
 		stop := b.action(r, r.actionName(), "stop", 0, n)
 		c.stop[n.Name] = stop
+		if next == nil && stop.Reason == "" {
+			stop.Reason = "node availability"
+		}
 		if needStop {
 			stop.Optional = false
 			if n.Unclean {
@@ -908,6 +911,88 @@ func (b *builder) constraintOrders(changes map[*Resource]*change) {
 	}
 }
 
+// stuckStops makes the stops that must wait for a stop that cannot happen
+// unrunnable, with the reason "unrunnable X stop" unless they have one:
+// a group member stops after the members that follow it, the first of a
+// symmetrical mandatory order after its then. A stop cannot happen when it
+// is required but unrunnable, or when an unmanaged resource would have to
+// stop. A resource whose stop is stuck cannot start elsewhere either.
+func (b *builder) stuckStops(changes map[*Resource]*change) {
+	stuck := func(q *Resource) bool {
+		if len(q.Running) == 0 {
+			return false
+		}
+		if !q.Managed {
+			return q.Assigned == nil || q.Failed || len(q.Running) > 1 || q.Assigned != q.Running[0] ||
+				q.TargetRole == RoleStopped || inheritedStopped(q)
+		}
+		for _, st := range changes[q].stop {
+			if !st.Optional && !st.Runnable {
+				return true
+			}
+		}
+		return false
+	}
+	block := func(q *Resource, reason string) bool {
+		changed := false
+		c := changes[q]
+		if c == nil || !q.Managed {
+			return false
+		}
+		for _, st := range c.stop {
+			if st.Runnable && !st.Optional {
+				st.Runnable = false
+				if st.Reason == "" {
+					st.Reason = reason
+				}
+				changed = true
+			}
+		}
+		return changed
+	}
+	firstStuck := func(r *Resource) *Resource {
+		for _, q := range r.primitives() {
+			if stuck(q) {
+				return q
+			}
+		}
+		return nil
+	}
+	for iter := 0; iter < 50; iter++ {
+		changed := false
+		for _, r := range b.p.cl.AllResources() {
+			if !r.IsGroup() {
+				continue
+			}
+			for i := len(r.Children) - 1; i > 0; i-- {
+				if q := firstStuck(r.Children[i]); q != nil {
+					for _, f := range r.Children[i-1].primitives() {
+						changed = block(f, "unrunnable "+q.ID+" stop") || changed
+					}
+				}
+			}
+		}
+		for _, o := range b.p.orders {
+			if o.Kind != "Mandatory" || !o.Symmetrical || o.FirstAction != "start" || o.ThenAction != "start" {
+				continue
+			}
+			if q := firstStuck(o.Then); q != nil {
+				for _, f := range o.First.primitives() {
+					changed = block(f, "unrunnable "+q.ID+" stop") || changed
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	for q, c := range changes {
+		if q.Managed && stuck(q) && c.start != nil && !c.start.Optional && c.start.Runnable {
+			c.start.Runnable = false
+		}
+	}
+}
+
 // runnability marks starts that cannot happen because a mandatory first
 // cannot start, and records why.
 func (b *builder) runnability(changes map[*Resource]*change) {
@@ -929,6 +1014,7 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+	b.stuckStops(changes)
 	startable := func(r *Resource) (bool, string) {
 		for _, q := range r.primitives() {
 			c := changes[q]
@@ -980,44 +1066,6 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 						if c.blocked == "" {
 							c.blocked = "unrunnable " + r.Children[i-1].ID + " start"
 						}
-						changed = true
-					}
-				}
-			}
-		}
-		if !changed {
-			break
-		}
-	}
-	// A stop cannot happen before the stop of a dependent that cannot
-	// stop (an unmanaged resource ordered after it).
-	for iter := 0; iter < 50; iter++ {
-		changed := false
-		for _, o := range b.p.orders {
-			if o.Kind != "Mandatory" || !o.Symmetrical || o.FirstAction != "start" || o.ThenAction != "start" {
-				continue
-			}
-			thenStuck := false
-			for _, q := range o.Then.primitives() {
-				if len(q.Running) == 0 {
-					continue
-				}
-				if !q.Managed {
-					thenStuck = true
-				}
-				for _, st := range changes[q].stop {
-					if !st.Runnable {
-						thenStuck = true
-					}
-				}
-			}
-			if !thenStuck {
-				continue
-			}
-			for _, q := range o.First.primitives() {
-				for _, st := range changes[q].stop {
-					if st.Runnable && !st.Optional {
-						st.Runnable = false
 						changed = true
 					}
 				}
