@@ -762,7 +762,7 @@ func (p *placement) allocateGroup(g *Resource, w map[string]cib.Score) {
 			continue
 		}
 		s, ok := c.Allowed[n.Name]
-		if c.TargetRole == RoleStopped || (ok && s <= -cib.Infinity) || (!ok && !p.cl.Options.SymmetricCluster && c != first && len(c.Allowed) > 0) || c.StopOnly {
+		if !n.canRun() || c.TargetRole == RoleStopped || (ok && s <= -cib.Infinity) || (!ok && !p.cl.Options.SymmetricCluster && c != first && len(c.Allowed) > 0) || c.StopOnly {
 			n = nil
 			continue
 		}
