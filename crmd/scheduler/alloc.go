@@ -809,17 +809,17 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 		perNode[n.Name]++
 		count++
 	}
+	// An instance chooses by its own scores (the clone's locations, its
+	// stickiness and failures); the clone's colocations only rule out the
+	// nodes where the clone as a whole may not run, as Pacemaker's
+	// can_run_instance does.
 	instWeights := func(inst *Resource) map[string]cib.Score {
-		iw := copyWeights(w)
+		iw := map[string]cib.Score{}
 		for name, s := range p.unitWeights(inst) {
-			if base, ok := cl.Allowed[name]; ok {
-				// unitWeights already includes the clone's scores
-				// (inherited); add what the instance has on its own.
-				iw[name] = w[name].Add(s.Add(-base))
-				if s <= -cib.Infinity {
-					iw[name] = -cib.Infinity
-				}
+			if cw, ok := w[name]; !ok || cw < 0 {
+				continue
 			}
+			iw[name] = s
 		}
 		return iw
 	}
