@@ -830,7 +830,7 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 			break
 		}
 		cur := inst.currentNode()
-		if cur == nil || inst.anyFailed() {
+		if cur == nil {
 			continue
 		}
 		iw := instWeights(inst)
