@@ -28,6 +28,10 @@ type clusterGen struct {
 	tops    []genTop
 	nextID  int
 	transID int
+	// failTime is when the failures of the history being written
+	// happened; failed is set once it has one.
+	failTime int
+	failed   bool
 }
 
 type genNode struct {
@@ -408,9 +412,17 @@ func (g *clusterGen) op(n *genNode, p *genPrim, rid, task string, interval, rc, 
 	if status == -1 {
 		call, magic = -1, "-1:193;"+key
 	}
+	failed := status != -1 && (status != 0 || rc != target && !(task == "monitor" && interval == 0 && (rc == 0 || rc == 8)))
+	when := genExecDate - 3600 + n.call
+	if failed || g.failed {
+		// A failure, and what follows it, happen at the failure time
+		// the fail count attributes record.
+		g.failed = true
+		when = g.failTime
+	}
 	rec := func(slot string) {
 		slots[slot] = fmt.Sprintf(`<lrm_rsc_op id="%s_%s" operation_key="%s_%s_%d" operation="%s" crm-debug-origin="do_update_resource" crm_feature_set="3.16.1" transition-key="%s" transition-magic="%s" exit-reason="" on_node="%s" call-id="%d" rc-code="%d" op-status="%d" interval="%d" last-rc-change="%d" exec-time="20" queue-time="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>`,
-			rid, slot, rid, task, interval, task, key, magic, n.name, call, rc, status, interval, genExecDate-3600+n.call)
+			rid, slot, rid, task, interval, task, key, magic, n.name, call, rc, status, interval, when)
 	}
 	if interval > 0 {
 		rec(fmt.Sprintf("monitor_%d", interval))
@@ -424,7 +436,6 @@ func (g *clusterGen) op(n *genNode, p *genPrim, rid, task string, interval, rc, 
 			}
 		}
 	}
-	failed := status != -1 && (status != 0 || rc != target && !(task == "monitor" && interval == 0 && (rc == 0 || rc == 8)))
 	if failed {
 		rec("last_failure_0")
 	}
@@ -461,10 +472,7 @@ func sortedKeys(m map[string]string) []string {
 
 func (g *clusterGen) failCount(n *genNode, rid, task string, interval int, count string) {
 	name := fmt.Sprintf("%s#%s_%d", rid, task, interval)
-	last := genExecDate - 30
-	if g.chance(0.4) {
-		last = genExecDate - 3000
-	}
+	last := g.failTime
 	n.attrs = append(n.attrs, g.nv("fail-count-"+name, count), g.nv("last-failure-"+name, fmt.Sprint(last)))
 }
 
@@ -511,6 +519,13 @@ func (g *clusterGen) history(p *genPrim) {
 }
 
 func (g *clusterGen) nodeHistory(n *genNode, p *genPrim, rid, state string) {
+	// Failures in this history happened recently or long ago (past any
+	// failure-timeout).
+	g.failed = false
+	g.failTime = genExecDate - 30
+	if g.chance(0.4) {
+		g.failTime = genExecDate - 3000
+	}
 	mon := p.monitor
 	monTarget := 0
 	if state == "none" {
