@@ -121,7 +121,7 @@ func lex(src string) []line {
 			if j < 0 {
 				j = len(lx.src) - lx.off
 			}
-			text := strings.TrimSuffix(lx.src[lx.off+1:lx.off+j], "\r")
+			text := strings.TrimRight(lx.src[lx.off+1:lx.off+j], "\r")
 			lx.advance(j)
 			out = append(out, line{start: start, comment: &Comment{At: start, Text: text}})
 			continue
