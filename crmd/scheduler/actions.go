@@ -420,9 +420,10 @@ func (b *builder) build() {
 	// resource.
 	for _, r := range cl.Primitives() {
 		for _, n := range cl.Nodes {
-			if fc, exp := b.p.failCount(r, n); fc > 0 && exp && !r.Blocked && n.Online {
+			if h := r.history[n.Name]; h != nil && h.clearFailcount {
 				a := b.action(r, r.actionName(), "clear_failcount", 0, n)
 				a.Optional = false
+				a.Runnable = n.Online && !n.Unclean
 			}
 		}
 	}

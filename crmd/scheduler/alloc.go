@@ -173,6 +173,10 @@ func (p *placement) applyLocation(loc *cib.Location, r *Resource, sub []string) 
 // operations with on-fail=ignore, and reports whether they expired
 // (failure-timeout).
 func (p *placement) failCount(r *Resource, n *Node) (count int, expired bool) {
+	return p.cl.failCount(r, n)
+}
+
+func (cl *Cluster) failCount(r *Resource, n *Node) (count int, expired bool) {
 	name := r.Base
 	if cp := r.cloneParent(); cp != nil && cp.Unique {
 		name = r.ID
@@ -192,14 +196,14 @@ func (p *placement) failCount(r *Resource, n *Node) (count int, expired bool) {
 		}
 		if op, ok := strings.CutPrefix(rest, name+"#"); ok {
 			task, iv, _ := strings.Cut(op, "_")
-			if p.cl.onFail(r, task, atoiDef(iv, 0)) == "ignore" {
+			if cl.onFail(r, task, atoiDef(iv, 0)) == "ignore" {
 				continue
 			}
 		} else if h != nil && len(h.failedOps) > 0 {
 			ignored := true
 			for _, o := range h.failedOps {
 				iv, _ := o.IntervalMS()
-				if p.cl.onFail(r, o.Operation, iv) != "ignore" {
+				if cl.onFail(r, o.Operation, iv) != "ignore" {
 					ignored = false
 				}
 			}
@@ -216,8 +220,8 @@ func (p *placement) failCount(r *Resource, n *Node) (count int, expired bool) {
 			}
 		}
 	}
-	if total > 0 && r.FailureTimeout > 0 && last > 0 && !p.cl.Now.IsZero() {
-		if int64(last)+int64(r.FailureTimeout.Seconds()) <= p.cl.Now.Unix() {
+	if total > 0 && r.FailureTimeout > 0 && last > 0 && !cl.Now.IsZero() {
+		if int64(last)+int64(r.FailureTimeout.Seconds()) <= cl.Now.Unix() {
 			return total, true
 		}
 	}

@@ -147,6 +147,11 @@ type nodeHistory struct {
 	// failedStart is set when the last start failed; hardBan when a
 	// failure means the resource can never run on the node.
 	failedStart, hardBan bool
+	// clearFailcount is set when an expired failure's fail count must be
+	// cleared.
+	clearFailcount bool
+	// ops are the recorded operations in call order.
+	ops []opRec
 }
 
 // IsPrimitive reports whether r is a primitive (or a clone instance of one).
@@ -857,6 +862,48 @@ func (cl *Cluster) onFail(r *Resource, task string, intervalMS int) string {
 
 var onFailRank = map[string]int{"ignore": 0, "demote": 1, "restart": 2, "stop": 3, "standby": 4, "block": 5, "fence": 6}
 
+// opExpired reports whether a recorded operation is older than the
+// resource's failure-timeout, as Pacemaker's check_operation_expiry: its
+// last-rc-change is a failure-timeout ago, and the resource has no fail
+// count on the node that has not expired (it then schedules clearing the
+// fail count). Probes that found the resource running or stopped and
+// not-installed results never expire.
+func (cl *Cluster) opExpired(r *Resource, n *Node, h *nodeHistory, o opRec) bool {
+	if r.FailureTimeout <= 0 || o.status == 7 || cl.Now.IsZero() {
+		return false
+	}
+	last, err := strconv.ParseInt(strings.TrimSpace(o.op.LastRCChange), 10, 64)
+	if err != nil || o.op.LastRCChange == "" {
+		return false
+	}
+	expired := cl.Now.Unix() >= last+int64(r.FailureTimeout/time.Second)
+	for _, f := range h.ops {
+		if conf := opConfig(r.Cfg, f.task, f.interval); conf != nil && conf.OnFail == "block" &&
+			(f.rc != f.expected || strings.HasSuffix(f.op.ID, "_last_failure_0")) {
+			// A failure the configuration blocks on: Pacemaker then
+			// ignores the resource's failure-timeout altogether.
+			r.FailureTimeout = 0
+			return false
+		}
+	}
+	if !expired {
+		return false
+	}
+	if fc, exp := cl.failCount(r, n); fc > 0 {
+		if !exp {
+			return false
+		}
+		h.clearFailcount = true
+	}
+	if o.task == "monitor" && o.interval == 0 {
+		switch o.rc {
+		case rcOK, rcNotRunning, rcRunningPromo:
+			return false
+		}
+	}
+	return true
+}
+
 func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *cib.NodeState) {
 	h := &nodeHistory{seen: true, recurring: map[int]bool{}}
 	r.history[n.Name] = h
@@ -882,6 +929,7 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 		}
 		return ci < cj
 	})
+	h.ops = ops
 	role := RoleStopped
 	onFail := ""
 	failedStart := false
@@ -905,6 +953,13 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 		}
 		if o.task == "notify" || o.task == "meta-data" {
 			continue
+		}
+		if cl.opExpired(r, n, h, o) && o.rc != o.expected {
+			// An expired failure is forgotten; an expired recurring
+			// monitor failure on a live node reschedules the monitor.
+			if o.interval == 0 || (n.Online && !n.Unclean) {
+				continue
+			}
 		}
 		success := false
 		// For done and error the rc and the expected result decide.
