@@ -420,9 +420,16 @@ func (g *clusterGen) op(n *genNode, p *genPrim, rid, task string, interval, rc, 
 		g.failed = true
 		when = g.failTime
 	}
+	// The digests the controller records for these parameters: md5 of
+	// " <parameters/>\n", and for recurring operations of the
+	// parameters with the op's timeout (the default 20s).
+	digest := "f2317cad3d54cec5d7d7aa7d0bf35cf8"
+	if interval > 0 {
+		digest = "4811cef7f7f94e3a35a70be7916cb2fd"
+	}
 	rec := func(slot string) {
-		slots[slot] = fmt.Sprintf(`<lrm_rsc_op id="%s_%s" operation_key="%s_%s_%d" operation="%s" crm-debug-origin="do_update_resource" crm_feature_set="3.16.1" transition-key="%s" transition-magic="%s" exit-reason="" on_node="%s" call-id="%d" rc-code="%d" op-status="%d" interval="%d" last-rc-change="%d" exec-time="20" queue-time="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/>`,
-			rid, slot, rid, task, interval, task, key, magic, n.name, call, rc, status, interval, when)
+		slots[slot] = fmt.Sprintf(`<lrm_rsc_op id="%s_%s" operation_key="%s_%s_%d" operation="%s" crm-debug-origin="do_update_resource" crm_feature_set="3.16.1" transition-key="%s" transition-magic="%s" exit-reason="" on_node="%s" call-id="%d" rc-code="%d" op-status="%d" interval="%d" last-rc-change="%d" exec-time="20" queue-time="0" op-digest="%s"/>`,
+			rid, slot, rid, task, interval, task, key, magic, n.name, call, rc, status, interval, when, digest)
 	}
 	if interval > 0 {
 		rec(fmt.Sprintf("monitor_%d", interval))
