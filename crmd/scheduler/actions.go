@@ -1103,6 +1103,19 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+	// A group is running only once every member started: its running
+	// milestone cannot happen while a member's start cannot.
+	for _, r := range cl.AllResources() {
+		if !r.IsGroup() {
+			continue
+		}
+		end := b.pseudo(r.ID, "running")
+		for _, q := range r.primitives() {
+			if c := changes[q]; c != nil && c.start != nil && !c.start.Runnable {
+				end.Runnable = false
+			}
+		}
+	}
 	// Pseudo milestones whose required children cannot run.
 	for _, e := range b.g.Edges {
 		_ = e
