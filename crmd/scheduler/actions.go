@@ -541,6 +541,14 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 			want = RoleUnpromoted
 		}
 		if orole != "" && orole != want && !(orole == RoleStarted && want == RoleUnpromoted) {
+			// A monitor of the role the resource leaves on this node is
+			// cancelled.
+			if ms := int(d / time.Millisecond); len(r.Running) == 1 && r.Running[0] == n {
+				if h := r.history[n.Name]; h != nil && h.recurring[ms] {
+					a := b.action(r, r.actionName(), "cancel", ms, n)
+					a.Optional = false
+				}
+			}
 			continue
 		}
 		if orole == "" && want == RolePromoted {
