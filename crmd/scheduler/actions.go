@@ -408,7 +408,7 @@ func (b *builder) build() {
 			if !r.Managed && false {
 				continue
 			}
-			a := b.action(r, r.actionName(), "monitor", 0, n)
+			a := b.action(r, r.nameOn(n), "monitor", 0, n)
 			a.Optional = false
 			if n.Maintenance {
 				a.Optional = true
@@ -421,7 +421,7 @@ func (b *builder) build() {
 	for _, r := range cl.Primitives() {
 		for _, n := range cl.Nodes {
 			if h := r.history[n.Name]; h != nil && h.clearFailcount {
-				a := b.action(r, r.actionName(), "clear_failcount", 0, n)
+				a := b.action(r, r.nameOn(n), "clear_failcount", 0, n)
 				a.Optional = false
 				a.Runnable = n.Online && !n.Unclean
 			}
@@ -443,7 +443,7 @@ func (b *builder) build() {
 			}
 			sort.Ints(ivs)
 			for _, iv := range ivs {
-				a := b.action(r, r.actionName(), "cancel", iv, n)
+				a := b.action(r, r.nameOn(n), "cancel", iv, n)
 				a.Optional = false
 			}
 		}
@@ -501,9 +501,6 @@ func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
 	return false
 }
 
-func (r *Resource) nameOn(n *Node) string {
-	return r.ID
-}
 
 func (b *builder) monitorConfigured(r *Resource, ms int) bool {
 	if r.Cfg == nil {
@@ -545,7 +542,7 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 			// cancelled.
 			if ms := int(d / time.Millisecond); len(r.Running) == 1 && r.Running[0] == n {
 				if h := r.history[n.Name]; h != nil && h.recurring[ms] {
-					a := b.action(r, r.actionName(), "cancel", ms, n)
+					a := b.action(r, r.nameOn(n), "cancel", ms, n)
 					a.Optional = false
 				}
 			}
@@ -558,7 +555,7 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 		ms := int(d / time.Millisecond)
 		h := r.history[n.Name]
 		have := h != nil && h.recurring[ms]
-		a := b.action(r, r.actionName(), "monitor", ms, n)
+		a := b.action(r, r.nameOn(n), "monitor", ms, n)
 		if required || !have {
 			a.Optional = false
 		}
@@ -576,7 +573,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	if next == nil {
 		nextRole = RoleStopped
 	}
-	startA := b.action(r, r.actionName(), "start", 0, next)
+	startA := b.action(r, r.nameOn(next), "start", 0, next)
 	c.start = startA
 	if next == nil {
 		startA.Runnable = false
@@ -590,7 +587,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	multiple := len(r.Running) > 1
 	for _, n := range r.Running {
 		needStop := multiple || next == nil || n != next || r.Failed
-		stop := b.action(r, r.actionName(), "stop", 0, n)
+		stop := b.action(r, r.nameOn(n), "stop", 0, n)
 		c.stop[n.Name] = stop
 		if next == nil && stop.Reason == "" {
 			stop.Reason = "node availability"
@@ -606,7 +603,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 				}
 			}
 			if r.Role == RolePromoted {
-				d := b.action(r, r.actionName(), "demote", 0, n)
+				d := b.action(r, r.nameOn(n), "demote", 0, n)
 				d.Optional = false
 				d.Pseudo = stop.Pseudo
 				d.Runnable = stop.Runnable
@@ -626,13 +623,13 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		c.moving = len(r.Running) > 0
 	}
 	if nextRole == RolePromoted && (!cur || r.Role != RolePromoted) {
-		pr := b.action(r, r.actionName(), "promote", 0, next)
+		pr := b.action(r, r.nameOn(next), "promote", 0, next)
 		pr.Optional = false
 		c.promote = pr
 		b.order(startA, pr)
 	}
 	if cur && r.Role == RolePromoted && nextRole != RolePromoted {
-		d := b.action(r, r.actionName(), "demote", 0, next)
+		d := b.action(r, r.nameOn(next), "demote", 0, next)
 		d.Optional = false
 		c.demote = d
 	}
@@ -892,7 +889,7 @@ func (b *builder) notifyAction(q *Resource, n *Node, tag string) *Action {
 	if a := b.byKey[key]; a != nil {
 		return a
 	}
-	a := &Action{ID: len(b.g.Actions), Rsc: q, Name: q.actionName(), Task: "notify", Node: n, Runnable: true}
+	a := &Action{ID: len(b.g.Actions), Rsc: q, Name: q.nameOn(n), Task: "notify", Node: n, Runnable: true}
 	b.g.Actions = append(b.g.Actions, a)
 	b.byKey[key] = a
 	return a

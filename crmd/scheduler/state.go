@@ -69,6 +69,8 @@ type Node struct {
 	numRsc    int
 	remaining map[string]int
 	hasState  bool
+	// lrmIDs are the resource ids the node's history has entries for.
+	lrmIDs map[string]bool
 }
 
 // canRun reports whether resources may be placed on the node.
@@ -157,13 +159,28 @@ type nodeHistory struct {
 // IsPrimitive reports whether r is a primitive (or a clone instance of one).
 func (r *Resource) IsPrimitive() bool { return r.Kind == cib.KindPrimitive }
 
-// actionName is the name actions on r carry: a clone instance's history
-// name when it has an instance number of its own, else its id.
-func (r *Resource) actionName() string {
-	if r.cloneName != "" {
-		return r.cloneName
+// nameOn is the name an action on r on node n carries, as crm_simulate
+// shows it: for an instance of an anonymous clone, the name the node's
+// history knows it by — its configured id if the node has history under
+// that name, else the name its history was recorded under (or its
+// instance id) if the node has history under that, else its configured
+// id; anything else by its id.
+func (r *Resource) nameOn(n *Node) string {
+	cp := r.cloneParent()
+	if cp == nil || cp.Unique {
+		return r.ID
 	}
-	return r.ID
+	if n == nil || n.lrmIDs[r.Base] {
+		return r.Base
+	}
+	long := r.cloneName
+	if long == "" {
+		long = r.ID
+	}
+	if n.lrmIDs[long] {
+		return long
+	}
+	return r.Base
 }
 
 // IsStonith reports whether r is a fencing device.
@@ -804,6 +821,10 @@ func (cl *Cluster) unpackStatus() {
 			continue
 		}
 		for _, lr := range ns.LRM.Resources {
+			if n.lrmIDs == nil {
+				n.lrmIDs = map[string]bool{}
+			}
+			n.lrmIDs[lr.ID] = true
 			r := cl.instanceFor(lr.ID, n, lr)
 			if r == nil {
 				continue
