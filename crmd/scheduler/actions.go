@@ -501,7 +501,6 @@ func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
 	return false
 }
 
-
 func (b *builder) monitorConfigured(r *Resource, ms int) bool {
 	if r.Cfg == nil {
 		return false
