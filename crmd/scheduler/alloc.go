@@ -618,7 +618,8 @@ func (p *placement) chooseNode(r *Resource, w map[string]cib.Score) *Node {
 		}
 		return nil
 	}
-	if r.StopOnly {
+	if r.StopOnly || r.Orphan {
+		// Orphans (history of resources no longer configured) only stop.
 		return nil
 	}
 	cur := r.currentNode()
