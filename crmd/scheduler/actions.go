@@ -1003,7 +1003,9 @@ func (b *builder) stuckStops(changes map[*Resource]*change) {
 func (b *builder) runnability(changes map[*Resource]*change) {
 	cl := b.p.cl
 	for _, c := range changes {
-		if c.start == nil || !c.start.Runnable || cl.Quorate || c.r.IsStonith() {
+		// Starts need quorum unless the resource requires nothing
+		// (fencing devices included: they require quorum by default).
+		if c.start == nil || !c.start.Runnable || cl.Quorate || c.r.Meta["requires"] == "nothing" {
 			continue
 		}
 		switch cl.Options.NoQuorumPolicy {
