@@ -359,7 +359,7 @@ func (b *builder) build() {
 	// Fencing.
 	var fenceActs []*Action
 	for _, n := range cl.Nodes {
-		if n.Fence && cl.Options.StonithEnabled && (cl.Quorate || cl.Options.NoQuorumPolicy == "ignore" || cl.Options.NoQuorumPolicy == "suicide") {
+		if n.Fence && cl.canFence(n) {
 			a := b.action(nil, n.Name, "stonith", 0, n)
 			a.Optional = false
 			a.Reason = n.FenceReason
@@ -478,6 +478,30 @@ func (b *builder) build() {
 	}
 	// Fencing actions before the pseudo stops they imply.
 	b.summarize(changes, fenceActs)
+}
+
+// canFence reports whether node n can be fenced, as Pacemaker's
+// pe_can_fence: fencing is enabled and a fencing device configured, and
+// the cluster has quorum, or ignores its loss, or n is still in the
+// membership (online).
+func (cl *Cluster) canFence(n *Node) bool {
+	if !cl.Options.StonithEnabled {
+		return false
+	}
+	device := false
+	for _, r := range cl.Primitives() {
+		if r.IsStonith() && !r.Orphan {
+			device = true
+			break
+		}
+	}
+	switch {
+	case !device:
+		return false
+	case cl.Quorate, cl.Options.NoQuorumPolicy == "ignore", cl.Options.NoQuorumPolicy == "suicide":
+		return true
+	}
+	return n.Online
 }
 
 func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
