@@ -943,7 +943,9 @@ func (b *builder) constraintOrders(changes map[*Resource]*change) {
 // stuckStops makes the stops that must wait for a stop that cannot happen
 // unrunnable, with the reason "unrunnable X stop" unless they have one:
 // a group member stops after the members that follow it, the first of a
-// symmetrical mandatory order after its then. A stop cannot happen when it
+// symmetrical mandatory order after its then when the then is a primitive
+// (a group or clone then is represented by its stopped milestone, which a
+// stuck member stop does not make unrunnable). A stop cannot happen when it
 // is required but unrunnable, or when an unmanaged resource would have to
 // stop. A resource whose stop is stuck cannot start elsewhere either.
 func (b *builder) stuckStops(changes map[*Resource]*change) {
@@ -1002,7 +1004,7 @@ func (b *builder) stuckStops(changes map[*Resource]*change) {
 			}
 		}
 		for _, o := range b.p.orders {
-			if o.Kind != "Mandatory" || !o.Symmetrical || o.FirstAction != "start" || o.ThenAction != "start" {
+			if o.Kind != "Mandatory" || !o.Symmetrical || o.FirstAction != "start" || o.ThenAction != "start" || !o.Then.IsPrimitive() {
 				continue
 			}
 			if q := firstStuck(o.Then); q != nil {
