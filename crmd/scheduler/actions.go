@@ -422,7 +422,8 @@ func (b *builder) build() {
 		for _, n := range cl.Nodes {
 			if h := r.history[n.Name]; h != nil && h.clearFailcount {
 				a := b.action(r, r.nameOn(n), "clear_failcount", 0, n)
-				a.Optional = false
+				// Actions of unmanaged resources stay optional.
+				a.Optional = !r.Managed
 				a.Runnable = n.Online && !n.Unclean
 			}
 		}
