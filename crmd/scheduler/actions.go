@@ -410,9 +410,6 @@ func (b *builder) build() {
 			}
 			a := b.action(r, r.nameOn(n), "monitor", 0, n)
 			a.Optional = false
-			if n.Maintenance {
-				a.Optional = true
-			}
 			probes[r] = append(probes[r], a)
 		}
 	}
