@@ -47,6 +47,7 @@ func (f groupFollower) Lost(error) {
 	s.out = nil
 	s.failWaitersLocked(fmt.Errorf("%w: lost the crm group before the change came back in the group's order; it may or may not have been applied, query the CIB", cibsvc.ErrNotMember))
 	s.notifyLocked()
+	s.updateDCLocked()
 	s.mu.Unlock()
 }
 
@@ -121,6 +122,10 @@ func (s *Server) applyChange(cc *messagingv1.ConfigurationChange) {
 		s.log.Info("the DC left the crm group", "dc", dc)
 	}
 	s.readyLocked(rd)
+	if s.dc != nil {
+		s.dc.membersChanged()
+	}
+	s.updateDCLocked()
 }
 
 // applyDelivery feeds one message of the group to the replica, in agreed
@@ -129,6 +134,10 @@ func (s *Server) applyDelivery(d *messagingv1.Delivery) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from := cibsvc.Member{Node: d.GetSender().GetNodeId(), Handle: d.GetSender().GetHandle()}
+	if p := d.GetPayload(); len(p) > 0 && p[0] == frameExec {
+		s.deliverExecLocked(from.Node, p[1:])
+		return
+	}
 	wasSynced, dc := s.rep.Synced(), s.rep.DC()
 	rd, err := s.rep.Deliver(from, d.GetPayload())
 	if err != nil {
@@ -141,6 +150,7 @@ func (s *Server) applyDelivery(d *messagingv1.Delivery) {
 	if s.rep.DC() != dc {
 		s.log.Info("DC", "dc", s.rep.DC(), "dc_name", s.nodeName(s.rep.DC()))
 	}
+	s.updateDCLocked()
 }
 
 func nodeIDs(ms []cibsvc.Member) []uint32 {
@@ -169,6 +179,9 @@ func (s *Server) readyLocked(rd cibsvc.Ready) {
 	for _, a := range rd.Applied {
 		s.log.Info("CIB changed", "version", a.Version.String(), "origin", a.Origin.Node, "what", a.What)
 		s.publishLocked(&crmv1.WatchResponse{Version: versionPB(a.Version), OriginNode: a.Origin.Node, What: a.What})
+	}
+	if len(rd.Applied) > 0 && s.dc != nil {
+		s.dc.cibChanged()
 	}
 	// Send holds the payloads (chunks) of at most one message.
 	s.enqueueLocked(rd.Send)

@@ -33,6 +33,8 @@ import (
 	"github.com/vigil-ha/vigil/internal/rpcclient"
 	"github.com/vigil-ha/vigil/internal/rpcserver"
 	crmv1 "github.com/vigil-ha/vigil/proto/vigil/crm/v1"
+	fencev1 "github.com/vigil-ha/vigil/proto/vigil/fence/v1"
+	lrmv1 "github.com/vigil-ha/vigil/proto/vigil/lrm/v1"
 	messagingv1 "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 	quorumv1 "github.com/vigil-ha/vigil/proto/vigil/quorum/v1"
 )
@@ -51,6 +53,12 @@ type Server struct {
 	group  *cpgclient.Member
 	quorum quorumv1.QuorumServiceClient
 	fail   func(error)
+	// lrm and fence are the local executor and fencer; nil in tests that
+	// run no transitions.
+	lrm   lrmv1.ExecutorServiceClient
+	fence fencev1.FenceServiceClient
+	// ctx is the daemon's; nil until Start (the DC loop needs it).
+	ctx context.Context
 
 	mu       sync.Mutex
 	rep      *cibsvc.Replica
@@ -59,6 +67,11 @@ type Server struct {
 	waiters  map[uint64]chan cibsvc.Result
 	changed  chan struct{} // closed at every change of the replica's state
 	watchers map[*watcher]struct{}
+	// dc runs while this node is the DC.
+	dc       *dcLoop
+	dcCancel context.CancelFunc
+	// recurring are the recurring operations this node armed for the DC.
+	recurring map[recurringKey]*recurringOp
 }
 
 // MaxRequest is the largest request the API accepts: a whole CIB.
@@ -100,12 +113,31 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 		conn.Close()
 		return err
 	}
+	lconn, err := rpcclient.Dial(env.Config.Vigil.LRMListen, env.Node.Name, env.TLS)
+	if err != nil {
+		conn.Close()
+		qconn.Close()
+		return err
+	}
+	fconn, err := rpcclient.Dial(env.Config.Vigil.FenceListen, env.Node.Name, env.TLS)
+	if err != nil {
+		conn.Close()
+		qconn.Close()
+		lconn.Close()
+		return err
+	}
 	s := newServer(env.Logger, env.Config, env.Node, store, c, messagingv1.NewGroupServiceClient(conn), quorumv1.NewQuorumServiceClient(qconn), env.Fail)
+	s.lrm = lrmv1.NewExecutorServiceClient(lconn)
+	s.fence = fencev1.NewFenceServiceClient(fconn)
+	s.ctx = ctx
 	go func() {
 		<-ctx.Done()
 		conn.Close()
 		qconn.Close()
+		lconn.Close()
+		fconn.Close()
 	}()
+	go s.watchRecurring(ctx)
 	go s.follow(ctx)
 	s.Register(srv)
 	return nil
@@ -118,12 +150,13 @@ func newServer(log *slog.Logger, cfg *config.Config, node config.Node, store *ci
 	groups messagingv1.GroupServiceClient, quorum quorumv1.QuorumServiceClient, fail func(error)) *Server {
 	return &Server{
 		log: log, cfg: cfg, node: node, store: store, fail: fail,
-		group:    cpgclient.New(groups, cibsvc.Group, cpgclient.Options{Logger: log}),
-		quorum:   quorum,
-		rep:      cibsvc.NewReplica(node.ID, c),
-		waiters:  map[uint64]chan cibsvc.Result{},
-		changed:  make(chan struct{}),
-		watchers: map[*watcher]struct{}{},
+		group:     cpgclient.New(groups, cibsvc.Group, cpgclient.Options{Logger: log}),
+		quorum:    quorum,
+		rep:       cibsvc.NewReplica(node.ID, c),
+		waiters:   map[uint64]chan cibsvc.Result{},
+		changed:   make(chan struct{}),
+		watchers:  map[*watcher]struct{}{},
+		recurring: map[recurringKey]*recurringOp{},
 	}
 }
 

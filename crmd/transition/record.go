@@ -165,10 +165,8 @@ func Record(c *cib.CIB, r OpResult) {
 		ns.LRM.Resources = append(ns.LRM.Resources, lr)
 	}
 	if r.Task == "cancel" {
-		lr.Ops = slices.DeleteFunc(lr.Ops, func(o *cib.LRMRscOp) bool {
-			iv, _ := o.IntervalMS()
-			return iv == r.IntervalMS && o.Operation == "monitor"
-		})
+		cancelled := r.Rsc + "_monitor_" + strconv.Itoa(r.IntervalMS)
+		lr.Ops = slices.DeleteFunc(lr.Ops, func(o *cib.LRMRscOp) bool { return o.ID == cancelled })
 		return
 	}
 	call := 0
@@ -183,7 +181,7 @@ func Record(c *cib.CIB, r OpResult) {
 	if r.Task == "stop" && !r.Failed() {
 		lr.Ops = slices.DeleteFunc(lr.Ops, func(o *cib.LRMRscOp) bool {
 			iv, _ := o.IntervalMS()
-			return iv > 0
+			return iv > 0 && o.ID != r.Rsc+"_last_failure_0"
 		})
 	}
 	when := strconv.FormatInt(r.When.Unix(), 10)
