@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,12 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-ha/vigil/crmd/cib"
+	"github.com/vigil-ha/vigil/crmd/cibclient"
 	"github.com/vigil-ha/vigil/crmd/crmsh"
 )
 
 // newConfigureCommand is `crm configure`: crmsh configure statements
 // against a CIB file.
-func newConfigureCommand(_ *globalFlags) *cobra.Command {
+func newConfigureCommand(g *globalFlags) *cobra.Command {
 	var cibFile string
 	cmd := &cobra.Command{
 		Use:   "configure [--cib-file F] STATEMENT...",
@@ -30,7 +32,11 @@ are staged until commit.
 
 Flags come before the statement (a score like -inf: is not a flag). With
 --cib-file a missing file starts an empty CIB; each change is written
-atomically with the CIB epoch bumped.`,
+atomically with the CIB epoch bumped. Without it the statement changes the
+cluster's live CIB through vigil-crmd (--dir/--node or this node's
+configuration): the configuration is read, changed and committed
+conditionally on the version read, so a concurrent change of the
+configuration makes the commit fail (changes of the status alone do not).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -40,7 +46,7 @@ atomically with the CIB epoch bumped.`,
 			if err != nil {
 				return err
 			}
-			sess, err := openSession(cibFile, cmd.OutOrStdout())
+			sess, err := openSession(cmd.Context(), g, cibFile, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -71,7 +77,7 @@ atomically with the CIB epoch bumped.`,
 			if err != nil {
 				return fmt.Errorf("configure load %s: nothing changed:\n%w", args[0], err)
 			}
-			sess, err := openSession(cibFile, cmd.OutOrStdout())
+			sess, err := openSession(cmd.Context(), g, cibFile, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -87,7 +93,7 @@ atomically with the CIB epoch bumped.`,
 		Use:   "show [ID...]",
 		Short: "Print the configuration (or the objects with these ids) as crmsh statements",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sess, err := openSession(cibFile, cmd.OutOrStdout())
+			sess, err := openSession(cmd.Context(), g, cibFile, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -105,9 +111,33 @@ type session struct {
 	out    io.Writer
 	staged *cib.CIB
 	dirty  bool
+	// live is set when the session works on the cluster's CIB.
+	live *liveSession
 }
 
-func openSession(file string, out io.Writer) (*session, error) {
+// liveSession is where a live session commits: the cluster's crmd, and
+// the version the configuration was read at.
+type liveSession struct {
+	ctx  context.Context
+	g    *globalFlags
+	read cib.Version
+}
+
+// openSession opens file, or the live CIB when file is empty and g is
+// given.
+func openSession(ctx context.Context, g *globalFlags, file string, out io.Writer) (*session, error) {
+	if file == "" && g != nil {
+		var c *cib.CIB
+		err := withCIB(ctx, g, func(ctx context.Context, cl *cibclient.Client) error {
+			var err error
+			c, err = cl.Query(ctx)
+			return err
+		})
+		if err != nil {
+			return nil, crmdError("read the cluster's CIB", err)
+		}
+		return &session{out: out, staged: c, live: &liveSession{ctx: ctx, g: g, read: c.Version}}, nil
+	}
 	if file == "" {
 		return nil, errLiveCIB
 	}
@@ -170,10 +200,57 @@ func (s *session) commit() error {
 	if !s.dirty {
 		return nil
 	}
+	if s.live != nil {
+		return s.commitLive()
+	}
 	s.staged.Version.Epoch++
 	s.staged.Version.NumUpdates = 0
 	if err := writeFileAtomic(s.file, cib.Marshal(s.staged), 0o600); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	s.dirty = false
+	return nil
+}
+
+// commitLive replaces the cluster's configuration section with the staged
+// one, conditional on the version read. The DC writes the status all the
+// time: when only the status moved on (admin_epoch and epoch as read), the
+// commit is retried at the newer version; a changed configuration fails
+// it.
+func (s *session) commitLive() error {
+	var conf []byte
+	for _, e := range s.staged.Tree().Children {
+		if e.Name == "configuration" {
+			conf = cib.MarshalElement(e)
+		}
+	}
+	read := s.live.read
+	err := withCIB(s.live.ctx, s.live.g, func(ctx context.Context, cl *cibclient.Client) error {
+		expected := read
+		for {
+			v, err := cl.ReplaceConfiguration(ctx, conf, &expected)
+			if err == nil {
+				s.live.read = v
+				return nil
+			}
+			if !cibclient.IsVersionMismatch(err) {
+				return err
+			}
+			st, qerr := cl.Status(ctx)
+			if qerr != nil {
+				return err
+			}
+			if st.Version.AdminEpoch != read.AdminEpoch || st.Version.Epoch != read.Epoch {
+				return err
+			}
+			expected = st.Version
+		}
+	})
+	if cibclient.IsVersionMismatch(err) {
+		return &exitError{code: 1, err: crmdError("commit: the configuration changed since it was read at "+read.String()+"; nothing committed, run the command again", err)}
+	}
+	if err != nil {
+		return crmdError("commit", err)
 	}
 	s.dirty = false
 	return nil

@@ -75,5 +75,6 @@ level stages crmsh statements until commit (with --cib-file, on a CIB file).`,
 	root.AddCommand(newVerifyCommand(g), newCIBCommand(g))
 	root.AddCommand(newConfigureCommand(g))
 	root.AddCommand(newSimulateCommand(g))
+	root.AddCommand(newStatusCommand(g))
 	return root
 }

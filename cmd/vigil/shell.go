@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -160,7 +161,7 @@ func ids(c *cib.CIB) []string {
 // level when configure is set. A terminal gets line editing; anything else
 // is read line by line.
 func runInteractive(cibFile string, configure bool, in io.Reader, out io.Writer) error {
-	sess, err := openSession(cibFile, out)
+	sess, err := openSession(context.Background(), nil, cibFile, out)
 	if err != nil {
 		return err
 	}
@@ -226,7 +227,7 @@ func runInteractive(cibFile string, configure bool, in io.Reader, out io.Writer)
 			if sess.dirty {
 				// The staged changes are dropped: start again from
 				// what is committed.
-				if sess, err = openSession(cibFile, out); err != nil {
+				if sess, err = openSession(context.Background(), nil, cibFile, out); err != nil {
 					return err
 				}
 			}
