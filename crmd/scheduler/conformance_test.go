@@ -13,7 +13,9 @@ import (
 	"github.com/vigil-ha/vigil/crmd/cib"
 )
 
-// caseDir finds ../shared/pcmk-scheduler relative to the module root.
+// caseDir finds ../shared/pcmk-scheduler relative to the module root, or
+// /work/shared/pcmk-scheduler where a clone lives elsewhere (CI clones the
+// repository into a directory of its own).
 func caseDir(t testing.TB) string {
 	dir, err := filepath.Abs(".")
 	if err != nil {
@@ -29,7 +31,13 @@ func caseDir(t testing.TB) string {
 		}
 		dir = parent
 	}
-	return filepath.Join(filepath.Dir(dir), "shared", "pcmk-scheduler")
+	beside := filepath.Join(filepath.Dir(dir), "shared", "pcmk-scheduler")
+	if _, err := os.Stat(beside); err != nil {
+		if _, err := os.Stat("/work/shared/pcmk-scheduler"); err == nil {
+			return "/work/shared/pcmk-scheduler"
+		}
+	}
+	return beside
 }
 
 var spaceRE = regexp.MustCompile(`\s+`)
