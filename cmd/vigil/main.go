@@ -76,5 +76,6 @@ level stages crmsh statements until commit (with --cib-file, on a CIB file).`,
 	root.AddCommand(newConfigureCommand(g))
 	root.AddCommand(newSimulateCommand(g))
 	root.AddCommand(newStatusCommand(g))
+	root.AddCommand(newNodeCommand(g), newResourceCommand(g))
 	return root
 }
