@@ -141,6 +141,10 @@ type builder struct {
 	g       *Graph
 	byKey   map[string]*Action
 	summary []string
+	// byRsc holds each resource's actions in creation order.
+	byRsc map[*Resource][]*Action
+	// edges makes order idempotent.
+	edges map[Edge]bool
 }
 
 func (b *builder) action(rsc *Resource, name, task string, interval int, node *Node) *Action {
@@ -158,7 +162,18 @@ func (b *builder) action(rsc *Resource, name, task string, interval int, node *N
 	a := &Action{ID: len(b.g.Actions), Rsc: rsc, Name: name, Task: task, Interval: interval, Node: node, Optional: true, Runnable: true}
 	b.g.Actions = append(b.g.Actions, a)
 	b.byKey[key] = a
+	if rsc != nil {
+		b.byRsc[rsc] = append(b.byRsc[rsc], a)
+	}
 	return a
+}
+
+// find returns the action of resource r for task on node n, or nil.
+func (b *builder) find(r *Resource, task string, interval int, n *Node) *Action {
+	if r == nil || n == nil {
+		return nil
+	}
+	return b.byKey[r.ID+"|"+task+"|"+strconv.Itoa(interval)+"|"+n.Name]
 }
 
 func (b *builder) pseudo(name, task string) *Action {
@@ -171,7 +186,12 @@ func (b *builder) order(first, then *Action) {
 	if first == nil || then == nil || first == then {
 		return
 	}
-	b.g.Edges = append(b.g.Edges, Edge{first, then})
+	e := Edge{first, then}
+	if b.edges[e] {
+		return
+	}
+	b.edges[e] = true
+	b.g.Edges = append(b.g.Edges, e)
 }
 
 // Schedule computes the transition for a CIB.
@@ -181,7 +201,7 @@ func Schedule(in Input) *Result {
 	p.constraints()
 	p.baseWeights()
 	p.allocate()
-	b := &builder{p: p, g: &Graph{}, byKey: map[string]*Action{}}
+	b := &builder{p: p, g: &Graph{}, byKey: map[string]*Action{}, byRsc: map[*Resource][]*Action{}, edges: map[Edge]bool{}}
 	b.build()
 	res := &Result{Cluster: cl, Graph: b.g, Summary: b.summary}
 	if in.FromExecutionDate {
@@ -427,6 +447,7 @@ func (b *builder) build() {
 	}
 	// Recurring monitors to cancel: all of a resource in maintenance, and
 	// those no longer configured.
+	var orphanCancels []*Action
 	for _, r := range cl.Primitives() {
 		for _, n := range r.Running {
 			h := r.history[n.Name]
@@ -443,6 +464,7 @@ func (b *builder) build() {
 			for _, iv := range ivs {
 				a := b.action(r, r.nameOn(n), "cancel", iv, n)
 				a.Optional = false
+				orphanCancels = append(orphanCancels, a)
 			}
 		}
 	}
@@ -455,6 +477,14 @@ func (b *builder) build() {
 			if c.start != nil {
 				b.order(pa, c.start)
 			}
+		}
+	}
+	// A monitor cancelled because it is no longer configured or its
+	// resource is in maintenance goes after the resource's stops, as
+	// pcmk__schedule_cancel orders it (the stop ends it anyway).
+	for _, a := range orphanCancels {
+		for _, st := range sortedStops(changes[a.Rsc]) {
+			b.order(st, a)
 		}
 	}
 	b.propagate(changes)
@@ -500,6 +530,23 @@ func (cl *Cluster) canFence(n *Node) bool {
 		return true
 	}
 	return n.Online
+}
+
+// sortedStops returns the stop actions of a change in node order.
+func sortedStops(c *change) []*Action {
+	if c == nil {
+		return nil
+	}
+	names := make([]string, 0, len(c.stop))
+	for name := range c.stop {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]*Action, 0, len(names))
+	for _, name := range names {
+		out = append(out, c.stop[name])
+	}
+	return out
 }
 
 func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
@@ -565,6 +612,14 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 				if h := r.history[n.Name]; h != nil && h.recurring[ms] {
 					a := b.action(r, r.nameOn(n), "cancel", ms, n)
 					a.Optional = false
+					// The cancel precedes the role change that makes the
+					// monitor wrong, as recurring_op_for_active orders it.
+					switch {
+					case r.Role == RolePromoted:
+						b.order(a, b.find(r, "demote", 0, n))
+					case want == RolePromoted:
+						b.order(a, b.find(r, "promote", 0, n))
+					}
 				}
 			}
 			continue
@@ -579,6 +634,15 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 		a := b.action(r, r.nameOn(n), "monitor", ms, n)
 		if required || !have {
 			a.Optional = false
+		}
+		// A recurring monitor runs once its resource reached the role it
+		// checks: after the start, the promote to Promoted or the demote
+		// from it.
+		b.order(b.find(r, "start", 0, n), a)
+		if want == RolePromoted {
+			b.order(b.find(r, "promote", 0, n), a)
+		} else if r.Role == RolePromoted {
+			b.order(b.find(r, "demote", 0, n), a)
 		}
 	}
 }
@@ -901,6 +965,13 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 			n := b.notifyAction(q, q.Assigned, "post_"+pr[1])
 			b.order(post, n)
 			b.order(n, postDone)
+			// An instance's recurring monitors wait for the post
+			// notifications to complete.
+			for _, a := range b.byRsc[q] {
+				if a.Task == "monitor" && a.Interval > 0 {
+					b.order(postDone, a)
+				}
+			}
 		}
 	}
 }
