@@ -77,7 +77,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	pluginDir := env.Config.Vigil.PluginDir
 	s := &Server{
 		log: env.Logger, cfg: env.Config, node: env.Node, ctx: ctx,
-		drivers: driver.New(driver.Config{AgentDir: fenceagent.DefaultDir, PluginDir: pluginDir, Logger: env.Logger}),
+		drivers: driver.New(driver.Config{AgentDir: fenceagent.DefaultDir, PluginDir: pluginDir, ChecksumFile: env.Config.Vigil.PluginChecksums, Logger: env.Logger}),
 		st:      fencing.New(env.Node.Name, nodes),
 		applied: map[uint64]chan struct{}{},
 		waiters: map[string][]chan fencing.Entry{},

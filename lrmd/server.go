@@ -39,6 +39,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	if env.Config.Vigil.PluginDir != "" {
 		pcfg.Dir = env.Config.Vigil.PluginDir
 	}
+	pcfg.ChecksumFile = env.Config.Vigil.PluginChecksums
 	plugins, err := plugin.New(pcfg, env.Logger.With("component", "plugin"))
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/vigil-ha/vigil/fenced/fenceagent"
+	"github.com/vigil-ha/vigil/internal/pluginsum"
 	"github.com/vigil-ha/vigil/plugins/sdk"
 )
 
@@ -39,7 +40,10 @@ type Config struct {
 	AgentDir string
 	// PluginDir holds the STONITH plugins.
 	PluginDir string
-	Logger    *slog.Logger
+	// ChecksumFile, when set, lists the SHA-256 of every plugin allowed
+	// to run (internal/pluginsum); others are refused.
+	ChecksumFile string
+	Logger       *slog.Logger
 }
 
 // Drivers runs device actions. It is safe for concurrent use.
@@ -232,6 +236,10 @@ func (d *Drivers) withPlugin(ctx context.Context, name string, call func(context
 		// request was given up.
 		return fmt.Errorf("plugin %s not started: its deadline had passed before its turn: %w", name, err)
 	}
+	sec, err := pluginsum.SecureConfig(d.cfg.ChecksumFile, name, path)
+	if err != nil {
+		return err
+	}
 	var timeout time.Duration
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -247,6 +255,7 @@ func (d *Drivers) withPlugin(ctx context.Context, name string, call func(context
 		HandshakeConfig:  sdk.StonithHandshake,
 		VersionedPlugins: sdk.StonithClientPlugins(),
 		Cmd:              cmd,
+		SecureConfig:     sec,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     startTimeout,

@@ -2,6 +2,9 @@ package driver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/vigil-ha/vigil/internal/pluginsum"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -124,5 +129,38 @@ func TestPluginPastDeadlineDoesNotRun(t *testing.T) {
 	}
 	if data, err := os.ReadFile(record); err == nil {
 		t.Errorf("the plugin ran past its deadline: %q", data)
+	}
+}
+
+// TestPluginChecksum: with a checksum file configured, a listed plugin
+// with its digest runs, and one whose binary differs from the listed
+// digest is refused before it starts, saying why.
+func TestPluginChecksum(t *testing.T) {
+	dir := buildDummy(t)
+	bin, err := os.ReadFile(filepath.Join(dir, "fence-dummy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bin)
+	sums := filepath.Join(t.TempDir(), "SHA256SUMS")
+	if err := os.WriteFile(sums, []byte(hex.EncodeToString(sum[:])+"  fence-dummy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := New(Config{PluginDir: dir, ChecksumFile: sums})
+	record := filepath.Join(t.TempDir(), "record")
+	ctx := func(timeout time.Duration) context.Context {
+		c, cancel := context.WithTimeout(context.Background(), timeout)
+		t.Cleanup(cancel)
+		return c
+	}
+	if _, err := d.Fence(ctx(20*time.Second), "plugin:fence-dummy", map[string]string{"record_file": record}, "n3", "off"); err != nil {
+		t.Fatalf("listed plugin refused: %v", err)
+	}
+	if err := os.WriteFile(sums, []byte(strings.Repeat("ab", 32)+"  fence-dummy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Fence(ctx(20*time.Second), "plugin:fence-dummy", map[string]string{"record_file": record}, "n3", "off")
+	if !errors.Is(err, pluginsum.ErrMismatch) || !strings.Contains(err.Error(), sums) {
+		t.Fatalf("plugin with another digest: %v", err)
 	}
 }

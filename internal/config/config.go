@@ -148,6 +148,9 @@ type Vigil struct {
 	LocalNode string
 	StateDir  string // default /var/lib/vigil
 	PluginDir string // default /usr/lib/vigil/plugins
+	// PluginChecksums, when set, is a SHA256SUMS file: plugins (resource
+	// agents and STONITH drivers) not listed with their digest are refused.
+	PluginChecksums string
 	// The host:port of each daemon's node-local gRPC API.
 	MessagingListen string // default 127.0.0.1:7441
 	QuorumListen    string // default 127.0.0.1:7442

@@ -354,6 +354,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"tls relative path", "tls {\nca: ca.crt\ncert: /c\nkey: /k\n}", []string{`bad.conf:2: tls.ca: "ca.crt" is not an absolute path`}},
 		{"unknown local node", twoNodes + "vigil {\nlocal_node: c\n}", []string{`bad.conf:14: vigil.local_node: no node in the nodelist is named "c"`}},
 		{"relative state_dir", "vigil {\nstate_dir: var/lib\n}", []string{`bad.conf:2: vigil.state_dir: "var/lib" is not an absolute path`}},
+		{"relative plugin_checksums", "vigil {\nplugin_checksums: SUMS\n}", []string{`bad.conf:2: vigil.plugin_checksums: "SUMS" is not an absolute path`}},
 		{"listen without port", "vigil {\ncrm_listen: 127.0.0.1\n}", []string{`bad.conf:2: vigil.crm_listen: "127.0.0.1" is not host:port`}},
 		{"listen port 0", "vigil {\nlrm_listen: 127.0.0.1:0\n}", []string{`bad.conf:2: vigil.lrm_listen: "127.0.0.1:0" has no valid port`}},
 		{"listen address used twice", "vigil {\nfence_listen: 127.0.0.1:7441\n}", []string{"bad.conf:2: vigil.fence_listen: 127.0.0.1:7441 is also used by vigil.messaging_listen"}},

@@ -215,6 +215,7 @@ func keyRules() map[string]rule {
 		"vigil.local_node":       text(func(d *decoder) *string { return &d.c.Vigil.LocalNode }),
 		"vigil.state_dir":        text(func(d *decoder) *string { return &d.c.Vigil.StateDir }),
 		"vigil.plugin_dir":       text(func(d *decoder) *string { return &d.c.Vigil.PluginDir }),
+		"vigil.plugin_checksums": text(func(d *decoder) *string { return &d.c.Vigil.PluginChecksums }),
 		"vigil.messaging_listen": text(func(d *decoder) *string { return &d.c.Vigil.MessagingListen }),
 		"vigil.quorum_listen":    text(func(d *decoder) *string { return &d.c.Vigil.QuorumListen }),
 		"vigil.crm_listen":       text(func(d *decoder) *string { return &d.c.Vigil.CRMListen }),

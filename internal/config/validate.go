@@ -319,6 +319,9 @@ func (v *validator) vigil() {
 			v.fail(v.at(d.key, "vigil"), d.key, "%q is not an absolute path", d.val)
 		}
 	}
+	if g.PluginChecksums != "" && !filepath.IsAbs(g.PluginChecksums) {
+		v.fail(v.at("vigil.plugin_checksums", "vigil"), "vigil.plugin_checksums", "%q is not an absolute path", g.PluginChecksums)
+	}
 	listens := []struct{ key, val string }{
 		{"vigil.messaging_listen", g.MessagingListen},
 		{"vigil.quorum_listen", g.QuorumListen},

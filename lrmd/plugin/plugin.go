@@ -20,11 +20,7 @@
 package plugin
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +38,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/vigil-ha/vigil/internal/pluginsum"
 	"github.com/vigil-ha/vigil/lrmd/agent"
 	"github.com/vigil-ha/vigil/plugins/sdk"
 )
@@ -107,7 +104,7 @@ func (c Config) Validate() error {
 var (
 	// ErrChecksum: the binary's SHA-256 digest is not the configured one,
 	// or the binary is not listed in the checksum file.
-	ErrChecksum = errors.New("plugin checksum mismatch")
+	ErrChecksum = pluginsum.ErrMismatch
 	// ErrNotPlugin: the binary did not complete the go-plugin handshake.
 	ErrNotPlugin = errors.New("not a Vigil agent plugin")
 )
@@ -473,72 +470,9 @@ func (p *proc) stderrSuffix() string {
 }
 
 // secureConfig returns go-plugin's check of the binary against the
-// configured checksum, or nil when none is configured. It reads the
-// checksum file and hashes the binary itself first, for a message that
-// says what is wrong.
+// configured checksum file, or nil when none is configured.
 func (c *Class) secureConfig(typ, path string) (*goplugin.SecureConfig, error) {
-	if c.cfg.ChecksumFile == "" {
-		return nil, nil
-	}
-	want, err := readChecksum(c.cfg.ChecksumFile, typ)
-	if err != nil {
-		return nil, err
-	}
-	got, err := fileSHA256(path)
-	if err != nil {
-		return nil, fmt.Errorf("plugin: %s: %w", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		return nil, fmt.Errorf("plugin: %s: refused: SHA-256 is %x but %s lists %x: %w",
-			path, got, c.cfg.ChecksumFile, want, ErrChecksum)
-	}
-	return &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}, nil
-}
-
-func readChecksum(file, typ string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("plugin: checksum file: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		sum, name, ok := strings.Cut(line, " ")
-		if !ok {
-			return nil, fmt.Errorf("plugin: %s:%d: want \"<sha256>  <name>\"", file, n)
-		}
-		// sha256sum writes "  name" (text) or " *name" (binary mode).
-		name = strings.TrimPrefix(strings.TrimLeft(name, " "), "*")
-		if filepath.Base(name) != typ {
-			continue
-		}
-		b, err := hex.DecodeString(sum)
-		if err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("plugin: %s:%d: %q is not a SHA-256 digest", file, n, sum)
-		}
-		return b, nil
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("plugin: checksum file: %w", err)
-	}
-	return nil, fmt.Errorf("plugin: %s: refused: not listed in checksum file %s: %w", typ, file, ErrChecksum)
-}
-
-func fileSHA256(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := bufio.NewReader(f).WriteTo(h); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
+	return pluginsum.SecureConfig(c.cfg.ChecksumFile, typ, path)
 }
 
 // tailBuffer keeps the last max bytes written to it.
