@@ -1197,8 +1197,8 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			if c.promote != nil {
 				c.promote.Runnable = false
 			}
-			for _, a := range b.g.Actions {
-				if a.Rsc == c.r && a.Task == "monitor" && a.Interval > 0 && a.Node == c.start.Node {
+			for _, a := range b.byRsc[c.r] {
+				if a.Task == "monitor" && a.Interval > 0 && a.Node == c.start.Node {
 					a.Runnable = false
 				}
 			}

@@ -41,6 +41,9 @@ type placement struct {
 	promoLoc map[*Resource]map[string]cib.Score
 	scores   []string
 	loops    []string
+	// anonBanned records the anonymous clone bans applied (clone, base
+	// resource and node).
+	anonBanned map[string]bool
 }
 
 func (p *placement) nodeList() []*Node { return p.cl.Nodes }
@@ -243,7 +246,17 @@ func (p *placement) applyFailures(r *Resource) {
 		}
 		target := r
 		if cp := r.cloneParent(); cp != nil && !cp.Unique {
-			// An anonymous clone is banned as a whole.
+			// An anonymous clone is banned as a whole, once per node
+			// (every instance's failure bans the same instances: doing it
+			// again would make the work quadratic in clone-max).
+			key := cp.ID + "|" + r.Base + "|" + n.Name
+			if p.anonBanned[key] {
+				continue
+			}
+			if p.anonBanned == nil {
+				p.anonBanned = map[string]bool{}
+			}
+			p.anonBanned[key] = true
 			for _, inst := range cp.Children {
 				for _, q := range inst.primitives() {
 					if q.Base == r.Base {
