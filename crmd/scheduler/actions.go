@@ -25,6 +25,10 @@ type Action struct {
 	Pseudo   bool
 	Optional bool
 	Runnable bool
+	// Always puts an optional action in the transition all the same
+	// (Pacemaker's print_always): the start of a resource whose start is
+	// still pending is issued again, without a summary line.
+	Always bool
 	// Name is the resource name the action acts on (the history name of a
 	// clone instance) or the pseudo action's key.
 	Name   string
@@ -51,7 +55,7 @@ type Graph struct {
 }
 
 // Executed returns the actions the transition executes: runnable and not
-// optional, in a topological order of the graph.
+// optional (or Always), in a topological order of the graph.
 func (g *Graph) Executed() []*Action {
 	if g.executed == nil {
 		g.executed = g.executedOrder()
@@ -68,7 +72,7 @@ func (g *Graph) executedOrder() []*Action {
 		if a.ID != i {
 			a.ID = i
 		}
-		if a.Runnable && !a.Optional {
+		if a.Runnable && (!a.Optional || a.Always) {
 			live = append(live, a)
 			isLive[i] = true
 		}
@@ -662,6 +666,11 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	c.start = startA
 	if next == nil {
 		startA.Runnable = false
+	}
+	if r.pendingTask == "start" && next != nil && r.Managed {
+		// A start still in flight is issued again where the resource is
+		// to run (and waits for whatever a start waits for).
+		startA.Always = true
 	}
 	if !r.Managed {
 		// Unmanaged: nothing is done, but a resource that stays active

@@ -274,6 +274,15 @@ type shown struct {
 	nodes  []*Node
 	role   string
 	failed bool
+	// pending is the operation in flight (shown as Starting, Stopping,
+	// ...) until the transition acts on the resource.
+	pending string
+}
+
+// pendingStates are the words crm_mon shows for an operation in flight.
+var pendingStates = map[string]string{
+	"start": "Starting", "stop": "Stopping", "promote": "Promoting",
+	"demote": "Demoting", "migrate_from": "Migrating",
 }
 
 type view struct {
@@ -293,7 +302,7 @@ func newView(cl *Cluster, g *Graph) *view {
 		v.nodes[n] = nodeView{online: n.Online, unclean: n.Unclean}
 	}
 	for _, r := range cl.Primitives() {
-		v.st[r] = shown{nodes: append([]*Node(nil), r.Running...), role: r.Role, failed: r.Failed}
+		v.st[r] = shown{nodes: append([]*Node(nil), r.Running...), role: r.Role, failed: r.Failed, pending: pendingStates[r.pendingTask]}
 	}
 	if g == nil {
 		return v
@@ -311,6 +320,7 @@ func newView(cl *Cluster, g *Graph) *view {
 			continue
 		}
 		s := v.st[r]
+		s.pending = ""
 		switch a.Task {
 		case "stop":
 			s.nodes = removeNode(s.nodes, a.Node)
@@ -445,6 +455,9 @@ func (v *view) primitiveLine(r *Resource, name string) string {
 			state = "FAILED"
 		}
 	}
+	if s.pending != "" && len(s.nodes) > 0 && !s.failed {
+		state = s.pending
+	}
 	if r.Orphan {
 		state = "ORPHANED " + state
 	}
@@ -549,7 +562,7 @@ func (v *view) clone(b *strings.Builder, r *Resource, indent string) {
 		role := ""
 		for _, q := range prims {
 			s := v.st[q]
-			if (s.failed) || !q.Managed || len(s.nodes) != 1 || q.Orphan || q.FailureIgnored {
+			if (s.failed) || !q.Managed || len(s.nodes) != 1 || q.Orphan || q.FailureIgnored || s.pending != "" {
 				full = true
 			}
 			if len(s.nodes) == 0 && inst.IsGroup() {
