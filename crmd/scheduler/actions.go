@@ -1226,9 +1226,18 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
-	// Pseudo milestones whose required children cannot run.
-	for _, e := range b.g.Edges {
-		_ = e
+	// A group that stops requires every active member to stop; the stop
+	// of an unmanaged (or blocked) member cannot happen, so the group
+	// never reaches its stopped milestone.
+	for _, r := range cl.AllResources() {
+		if !r.IsGroup() || b.pseudo(r.ID, "stop").Optional {
+			continue
+		}
+		for _, q := range r.primitives() {
+			if !q.Managed && len(q.Running) > 0 {
+				b.pseudo(r.ID, "stopped").Runnable = false
+			}
+		}
 	}
 }
 

@@ -461,12 +461,8 @@ func (v *view) primitiveLine(r *Resource, name string) string {
 	if r.Orphan {
 		state = "ORPHANED " + state
 	}
-	switch len(s.nodes) {
-	case 0:
-	case 1:
+	if len(s.nodes) == 1 {
 		state += " " + s.nodes[0].Name
-	default:
-		state += " [ " + names(s.nodes) + " ]"
 	}
 	var flags []string
 	if len(s.nodes) == 1 && v.nodes[s.nodes[0]].unclean {
@@ -485,6 +481,10 @@ func (v *view) primitiveLine(r *Resource, name string) string {
 	}
 	if len(flags) > 0 {
 		state += " (" + strings.Join(flags, ", ") + ")"
+	}
+	if len(s.nodes) > 1 {
+		// The nodes of a multiply active resource follow its flags.
+		state += " [ " + names(s.nodes) + " ]"
 	}
 	return fmt.Sprintf("%s\t(%s):\t %s", name, agent(r), state)
 }
