@@ -421,7 +421,7 @@ func (b *builder) build() {
 			continue
 		}
 		for _, n := range cl.Nodes {
-			if !n.Online || n.Unclean || n.Pending || r.history[n.Name] != nil {
+			if h := r.history[n.Name]; !n.Online || n.Unclean || n.Pending || (h != nil && h.known) {
 				continue
 			}
 			if cp := r.cloneParent(); cp != nil && !cp.Unique {
@@ -558,7 +558,7 @@ func (b *builder) anonymousProbed(cp, r *Resource, n *Node) bool {
 	// history there, else the first.
 	for _, inst := range cp.Children {
 		for _, q := range inst.primitives() {
-			if q.Base == r.Base && q.history[n.Name] != nil {
+			if h := q.history[n.Name]; q.Base == r.Base && h != nil && h.known {
 				return true
 			}
 		}

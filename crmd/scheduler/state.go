@@ -142,7 +142,11 @@ type Resource struct {
 }
 
 type nodeHistory struct {
-	seen      bool
+	seen bool
+	// known is set when an operation tells the resource's state on the
+	// node: a history of expired failures only says nothing, and the
+	// resource is probed there again (Pacemaker's known_on).
+	known     bool
 	recurring map[int]bool // intervals of recurring monitors active
 	failedOps []*cib.LRMRscOp
 	lastRC    int
@@ -970,6 +974,7 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 				r.pendingTask = o.task
 				r.pendingNode = n
 			}
+			h.known = true
 			continue
 		}
 		if o.task == "notify" || o.task == "meta-data" {
@@ -982,6 +987,7 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 				continue
 			}
 		}
+		h.known = true
 		success := false
 		// For done and error the rc and the expected result decide.
 		if o.status == 0 || o.status == 4 {
