@@ -636,7 +636,7 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 		h := r.history[n.Name]
 		have := h != nil && h.recurring[ms]
 		a := b.action(r, r.nameOn(n), "monitor", ms, n)
-		if required || !have {
+		if required || !have || b.p.cl.monitorChanged(r, n, ms) {
 			a.Optional = false
 		}
 		// A recurring monitor runs once its resource reached the role it
@@ -715,6 +715,14 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	if !cur {
 		startA.Optional = false
 		c.moving = len(r.Running) > 0
+	} else if cl.definitionChanged(r, next) {
+		// Started with other parameters than it has now: restarted.
+		startA.Optional = false
+		if st := c.stop[next.Name]; st != nil {
+			st.Optional = false
+		}
+		c.restart = "resource definition change"
+		cur = false
 	}
 	if nextRole == RolePromoted && (!cur || r.Role != RolePromoted) {
 		pr := b.action(r, r.nameOn(next), "promote", 0, next)
