@@ -839,6 +839,9 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 			}
 			iw[name] = s
 		}
+		if cl.Promotable {
+			p.addPromotionScores(cl, inst, iw)
+		}
 		return iw
 	}
 	stopped := cl.TargetRole == RoleStopped
@@ -853,6 +856,12 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 		}
 		iw := instWeights(inst)
 		if p.nodeScore(iw, cur) < 0 || perNode[cur.Name] >= optimal {
+			continue
+		}
+		if !p.bestNode(iw, cur, perNode, nodeMax) {
+			// An instance stays only where it would choose to go
+			// (allocate_instance with a preferred node): a promotable
+			// instance, for one, moves to where it will be promoted.
 			continue
 		}
 		if !allManaged(inst) {
@@ -931,6 +940,104 @@ func allManaged(r *Resource) bool {
 		}
 	}
 	return true
+}
+
+// bestNode reports whether cur scores at least as high as every other
+// node an instance could take (one below clone-node-max).
+func (p *placement) bestNode(iw map[string]cib.Score, cur *Node, perNode map[string]int, nodeMax int) bool {
+	cs := p.nodeScore(iw, cur)
+	for _, n := range p.cl.Nodes {
+		if n == cur || perNode[n.Name] >= nodeMax {
+			continue
+		}
+		if s := p.nodeScore(iw, n); s > cs {
+			return false
+		}
+	}
+	return true
+}
+
+// addPromotionScores adds an instance's positive promotion scores to its
+// node scores before it is placed, as pcmk__add_promotion_scores does, so
+// that an instance goes where it will be promoted. Nodes that cannot run
+// resources get none (that would shuffle instances for nothing).
+func (p *placement) addPromotionScores(cl, inst *Resource, iw map[string]cib.Score) {
+	for _, n := range p.cl.Nodes {
+		s, ok := iw[n.Name]
+		if !ok || !n.canRun() || s < 0 || !p.promotionScoreApplies(cl, inst, n) {
+			continue
+		}
+		if v := promotionAttr(cl, inst, n); v > 0 {
+			iw[n.Name] = s.Add(v)
+		}
+	}
+}
+
+// promotionAttr is the sum of the promotion score attributes of an
+// instance's primitives on n (master-ID for unique clones, else
+// master-BASE or promotion-BASE).
+func promotionAttr(cl, inst *Resource, n *Node) cib.Score {
+	var total cib.Score
+	for _, q := range inst.primitives() {
+		names := []string{"master-" + q.Base, "promotion-" + q.Base}
+		if cl.Unique {
+			names = append([]string{"master-" + q.ID}, names...)
+		}
+		for _, name := range names {
+			if v, ok := n.Attrs[name]; ok {
+				total = total.Add(cib.ScoreOf(v, nil))
+				break
+			}
+		}
+	}
+	return total
+}
+
+// promotionScoreApplies says whether an instance's promotion score on n
+// counts, as promotion_score_applies: for anonymous clones, when it is the
+// instance active there, or no instance is active there but one was
+// probed there; then, when the instance is known nowhere (cluster
+// start-up), or is known or active on n.
+func (p *placement) promotionScoreApplies(cl, inst *Resource, n *Node) bool {
+	known := func(r *Resource, n *Node) bool {
+		for _, q := range r.primitives() {
+			if h := q.history[n.Name]; h != nil && h.known {
+				return true
+			}
+		}
+		return false
+	}
+	active := func(r *Resource, n *Node) bool {
+		for _, q := range r.primitives() {
+			for _, m := range q.Running {
+				if m == n {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !cl.Unique {
+		var act *Resource
+		anyKnown := false
+		for _, other := range cl.Children {
+			if act == nil && active(other, n) {
+				act = other
+			}
+			anyKnown = anyKnown || known(other, n)
+		}
+		if act == inst || (act == nil && anyKnown) {
+			return true
+		}
+	}
+	knownSomewhere := false
+	for _, m := range p.cl.Nodes {
+		if known(inst, m) || active(inst, m) {
+			knownSomewhere = true
+			break
+		}
+	}
+	return !knownSomewhere || known(inst, n) || active(inst, n)
 }
 
 // promotionScore is an instance's promotion score on its assigned node.
