@@ -403,10 +403,18 @@ func (d *dcLoop) opResult(m execMsg, node, nodeID string, r resultMsg) transitio
 // makes it start again). Only the root's have-quorum and dc-uuid and the
 // status section are written.
 func (d *dcLoop) update(ctx context.Context, mutate func(*cib.CIB)) error {
+	return d.s.updateStatus(ctx, mutate)
+}
+
+// updateStatus is the DC's update for any crmd: the status section (and
+// the root's have-quorum and dc-uuid) changed as mutate does to a copy,
+// conditional on the version it started from, started again on a
+// concurrent change.
+func (s *Server) updateStatus(ctx context.Context, mutate func(*cib.CIB)) error {
 	for attempt := 0; ; attempt++ {
-		d.s.mu.Lock()
-		cur := d.s.rep.CIB()
-		d.s.mu.Unlock()
+		s.mu.Lock()
+		cur := s.rep.CIB()
+		s.mu.Unlock()
 		next, err := cib.Unmarshal(cib.Marshal(cur))
 		if err != nil {
 			return err
@@ -430,7 +438,7 @@ func (d *dcLoop) update(ctx context.Context, mutate func(*cib.CIB)) error {
 			return nil
 		}
 		v := cur.Version
-		_, err = d.s.submit(ctx, cibsvc.Change{Expected: &v, Patch: &p})
+		_, err = s.submit(ctx, cibsvc.Change{Expected: &v, Patch: &p})
 		if errors.Is(err, cibsvc.ErrVersionMismatch) && attempt < 20 {
 			continue
 		}

@@ -139,6 +139,10 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	}()
 	go s.watchRecurring(ctx)
 	go s.follow(ctx)
+	go s.clearStaleShutdown(ctx)
+	if env.OnStop != nil {
+		env.OnStop(s.drain)
+	}
 	s.Register(srv)
 	return nil
 }

@@ -244,6 +244,21 @@ func setPair(s *cib.NVSet, name, value string) {
 	s.Pairs = append(s.Pairs, &cib.NVPair{ID: s.ID + "-" + name, Name: name, Value: value})
 }
 
+// SetTransient sets the transient attribute name=value of the node (in
+// its status-ID block), as attrd_updater does; an empty value removes it.
+func SetTransient(c *cib.CIB, id, uname, name, value string) {
+	ns := NodeState(c, id, uname)
+	if value == "" {
+		if ns.TransientAttributes != nil {
+			for _, s := range ns.TransientAttributes.Sets {
+				s.Pairs = slices.DeleteFunc(s.Pairs, func(p *cib.NVPair) bool { return p.Name == name })
+			}
+		}
+		return
+	}
+	setPair(transientSet(ns), name, value)
+}
+
 // ClearFailCount removes the fail-count and last-failure attributes of
 // resource rsc (every operation) on the node, as clear_failcount does.
 func ClearFailCount(c *cib.CIB, id, uname, rsc string) {
@@ -285,6 +300,11 @@ func UpdateNode(c *cib.CIB, m Membership) bool {
 	ns := NodeState(c, m.ID, m.Uname)
 	if m.Member {
 		ns.InCCM, ns.Crmd, ns.Join, ns.Expected = "true", "online", "member", "member"
+		if v := ns.Attributes()["shutdown"]; v != "" && v != "0" && !m.Rejoined {
+			// A node shutting down is expected to leave: its departure
+			// is clean, not a reason to fence it.
+			ns.Expected = "down"
+		}
 		if m.Rejoined {
 			ns.LRM = nil
 			if ns.TransientAttributes != nil {

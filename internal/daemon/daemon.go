@@ -51,6 +51,12 @@ type Env struct {
 	// Fail stops the daemon with err: for work started by Start that
 	// cannot go on (the daemon exits 1).
 	Fail func(err error)
+	// OnStop registers f to run when a stop is asked (SIGTERM, SIGINT),
+	// before the API stops serving and the work context ends: the daemon
+	// is still whole while f runs. f must return by itself in bounded
+	// time (vigil-crmd moves its resources away first). The last
+	// registration wins; nil in tests that build an Env by hand.
+	OnStop func(f func(ctx context.Context))
 }
 
 // Spec describes one daemon.
@@ -159,7 +165,9 @@ func serve(ctx context.Context, spec Spec, cfg *config.Config, node config.Node,
 		default:
 		}
 	}
-	env := Env{Config: cfg, Node: node, Logger: log, TLS: files, Fail: fail}
+	var onStop func(ctx context.Context)
+	env := Env{Config: cfg, Node: node, Logger: log, TLS: files, Fail: fail,
+		OnStop: func(f func(ctx context.Context)) { onStop = f }}
 	if err := spec.Start(workCtx, env, srv); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -184,6 +192,9 @@ func serve(ctx context.Context, spec Spec, cfg *config.Config, node config.Node,
 		log.Error("stopping after a failure", "err", failure)
 	}
 	notify(log, sddaemon.SdNotifyStopping)
+	if onStop != nil && failure == nil {
+		onStop(workCtx)
+	}
 	srv.Stop(stopTimeout)
 	stopWork()
 	if failure != nil {
