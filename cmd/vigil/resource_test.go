@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-ha/vigil/crmd/cib"
+	"github.com/vigil-ha/vigil/crmd/cibclient"
 	"github.com/vigil-ha/vigil/crmd/transition"
 )
 
@@ -102,5 +104,29 @@ func TestCleanupAndFailCount(t *testing.T) {
 	}
 	if got := cleanupResource(c, "d1", ""); len(got) != 0 {
 		t.Errorf("a second cleanup found %v", got)
+	}
+}
+
+func TestStatusJSON(t *testing.T) {
+	c := twoNodeCIB(t)
+	now := time.Unix(1700000000, 0)
+	j := statusJSON(c, cibclient.Status{DC: "n1", Quorate: true}, "n1", now)
+	b, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"last_updated":"2023-11-14T22:13:20Z","dc":"n1","quorate":true,"local":"n1"`,
+		`{"name":"n1","id":"1","online":true,"standby":false`,
+		`{"id":"d1","agent":"plugin:dummy","role":"Started","nodes":["n1"],"failed":true,"managed":true,"fail_counts":{"n1":1}}`,
+		`{"id":"d2","agent":"plugin:dummy","role":"Started","nodes":["n2"],"failed":false`,
+		`"failed_actions":[{"operation":"d1_monitor_2000","node":"n1","rc":7,"rc_text":"not running","status":"complete"`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("status JSON lacks %s:\n%s", want, b)
+		}
+	}
+	if j := statusJSON(c, cibclient.Status{}, "", time.Time{}); j.LastUpdated != "" {
+		t.Errorf("a zero time gives last_updated %q", j.LastUpdated)
 	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -17,35 +19,171 @@ import (
 	"github.com/vigil-ha/vigil/crmd/transition"
 )
 
-// newStatusCommand is `vigil status`: crm_mon -1 from the live CIB.
+// newStatusCommand is `vigil status`: crm_mon -1 from the live CIB, or
+// crm_mon redrawn in place with --watch, or JSON with -o json.
 func newStatusCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var watch bool
+	var output string
+	var interval time.Duration
+	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the cluster's state once, like crm_mon -1",
-		Args:  cobra.NoArgs,
+		Short: "Show the cluster's state once, like crm_mon -1 (--watch: like crm_mon, until Ctrl-C)",
+		Long: `Show the cluster's state as crm_mon -1 prints it: the cluster summary,
+the nodes, the resources with their roles and the failed actions.
+
+With --watch the screen is redrawn in place at every change of the CIB
+(and every --interval, for the clock and the DC) until Ctrl-C. With -o json
+the same state is printed as one JSON object (with --watch, one per line at
+every change).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var c *cib.CIB
-			var st cibclient.Status
-			err := withCIB(cmd.Context(), g, func(ctx context.Context, cl *cibclient.Client) error {
-				var err error
-				if st, err = cl.Status(ctx); err != nil {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output %q: want text or json", output)
+			}
+			out := cmd.OutOrStdout()
+			if !watch {
+				var snap statusSnapshot
+				err := withCIB(cmd.Context(), g, func(ctx context.Context, cl *cibclient.Client) error {
+					var err error
+					snap, err = readStatus(ctx, cl)
 					return err
+				})
+				if err != nil {
+					return crmdError("ask vigil-crmd for the cluster's state", err)
 				}
-				c, err = cl.Query(ctx)
-				return err
-			})
-			if err != nil {
-				return crmdError("ask vigil-crmd for the cluster's state", err)
+				return snap.write(out, output, time.Now())
 			}
-			local := ""
-			for _, n := range c.Status.NodeStates {
-				if n.ID == strconv.FormatUint(uint64(st.Local), 10) {
-					local = n.Uname
-				}
-			}
-			writeStatus(cmd.OutOrStdout(), c, st, local, time.Now())
-			return nil
+			return watchStatus(cmd.Context(), g, out, output, interval)
 		},
+	}
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "redraw in place at every change until Ctrl-C, like crm_mon")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text (crm_mon's) or json")
+	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "with --watch: redraw at least this often")
+	return cmd
+}
+
+// statusSnapshot is what vigil status shows: the CIB and the crmd's view.
+type statusSnapshot struct {
+	c     *cib.CIB
+	st    cibclient.Status
+	local string
+}
+
+func readStatus(ctx context.Context, cl *cibclient.Client) (statusSnapshot, error) {
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return statusSnapshot{}, err
+	}
+	c, err := cl.Query(ctx)
+	if err != nil {
+		return statusSnapshot{}, err
+	}
+	local := ""
+	for _, n := range c.Status.NodeStates {
+		if n.ID == strconv.FormatUint(uint64(st.Local), 10) {
+			local = n.Uname
+		}
+	}
+	return statusSnapshot{c: c, st: st, local: local}, nil
+}
+
+func (s statusSnapshot) write(w io.Writer, output string, now time.Time) error {
+	if output == "json" {
+		b, err := json.Marshal(statusJSON(s.c, s.st, s.local, now))
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	writeStatus(w, s.c, s.st, s.local, now)
+	return nil
+}
+
+// clearScreen moves the cursor home and clears the terminal, as crm_mon
+// does before each redraw.
+const clearScreen = "\x1b[H\x1b[2J"
+
+// watchStatus redraws the status at every CIB change the crmd reports and
+// every interval, until ctx ends (Ctrl-C). A lost connection is retried:
+// the screen says so meanwhile.
+func watchStatus(ctx context.Context, g *globalFlags, w io.Writer, output string, interval time.Duration) error {
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	for ctx.Err() == nil {
+		err := watchOnce(ctx, g, w, output, interval)
+		if ctx.Err() != nil {
+			break
+		}
+		if output == "text" {
+			fmt.Fprintf(w, "%s%s: %v\nretrying ...\n", clearScreen, time.Now().Format(time.ANSIC), err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(interval):
+		}
+	}
+	return nil
+}
+
+func watchOnce(ctx context.Context, g *globalFlags, w io.Writer, output string, interval time.Duration) error {
+	conn, err := g.dial("vigil-crmd")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cl := cibclient.New(conn)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := make(chan struct{}, 1)
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- cl.Watch(ctx, false, func(cibclient.Event) error {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}()
+	var last []byte
+	for {
+		qctx, qcancel := context.WithTimeout(ctx, liveTimeout)
+		snap, err := readStatus(qctx, cl)
+		qcancel()
+		if err != nil {
+			return crmdError("ask vigil-crmd for the cluster's state", err)
+		}
+		var b bytes.Buffer
+		if err := snap.write(&b, output, time.Now()); err != nil {
+			return err
+		}
+		switch {
+		case output == "text":
+			fmt.Fprint(w, clearScreen+b.String())
+		case !bytes.Equal(b.Bytes(), last):
+			// JSON: one line per change (the clock alone is no change).
+			var plain bytes.Buffer
+			if err := snap.write(&plain, output, time.Time{}); err != nil {
+				return err
+			}
+			if !bytes.Equal(plain.Bytes(), last) {
+				w.Write(b.Bytes())
+				last = plain.Bytes()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-watchErr:
+			if err == nil {
+				err = fmt.Errorf("the crmd ended the watch")
+			}
+			return crmdError("watch the CIB", err)
+		case <-changed:
+		case <-time.After(interval):
+		}
 	}
 }
 

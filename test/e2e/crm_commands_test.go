@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,5 +145,68 @@ func TestResourceCommands(t *testing.T) {
 		t.Errorf("locate of a stopped resource: %q", out)
 	}
 	vigilMust(t, c, "n2", "resource", "start", "d1")
-	waitStartedOn(t, c, "n1", "d1 started again", all, any)
+	on := waitStartedOn(t, c, "n1", "d1 started again", all, any)
+
+	// vigil status -o json says the same.
+	var sj struct {
+		DC        string `json:"dc"`
+		Quorate   bool   `json:"quorate"`
+		Resources []struct {
+			ID    string   `json:"id"`
+			Role  string   `json:"role"`
+			Nodes []string `json:"nodes"`
+		} `json:"resources"`
+	}
+	js := vigilMust(t, c, "n2", "status", "-o", "json")
+	if err := json.Unmarshal([]byte(js), &sj); err != nil {
+		t.Fatalf("vigil status -o json: %v\n%s", err, js)
+	}
+	if !sj.Quorate || sj.DC == "" || len(sj.Resources) != 1 || sj.Resources[0].ID != "d1" || sj.Resources[0].Role != "Started" ||
+		len(sj.Resources[0].Nodes) != 1 || sj.Resources[0].Nodes[0] != on {
+		t.Errorf("vigil status -o json does not show d1 Started on %s:\n%s", on, js)
+	}
+
+	// vigil status --watch redraws in place until interrupted; a stop
+	// of d1 shows up without running it again.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	watch := exec.CommandContext(ctx, filepath.Join(binDir, "vigil"), "status", "--watch", "--dir", c.Dir, "--node", "n3")
+	var screen syncBuffer
+	watch.Stdout, watch.Stderr = &screen, &screen
+	watch.Cancel = func() error { return watch.Process.Signal(os.Interrupt) }
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "vigil status --watch draws d1 Started", 20*time.Second, func() (bool, string) {
+		return strings.Contains(screen.String(), "Started "+on), screen.String()
+	})
+	vigilMust(t, c, "n2", "resource", "stop", "d1")
+	waitFor(t, "vigil status --watch redraws d1 stopped", 20*time.Second, func() (bool, string) {
+		s := screen.String()
+		i := strings.LastIndex(s, "\x1b[H\x1b[2J")
+		return i > 0 && strings.Contains(s[i:], "Stopped (disabled)"), s
+	})
+	watch.Process.Signal(os.Interrupt)
+	if err := watch.Wait(); err != nil {
+		t.Errorf("vigil status --watch after Ctrl-C: %v", err)
+	}
+	t.Logf("vigil status --watch drew %d screens", strings.Count(screen.String(), "\x1b[H\x1b[2J"))
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
