@@ -84,6 +84,9 @@ graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").`,
 	f.StringVarP(&graphFile, "save-graph", "G", "", "save the transition graph (JSON) to FILE")
 	f.StringVarP(&dotFile, "save-dotfile", "D", "", "save the transition graph (DOT) to FILE")
 	f.StringVarP(&when, "set-datetime", "t", "", "evaluate rules at this time (ISO 8601)")
+	// `vigil simulate explain RESOURCE` until the root command lists
+	// `vigil explain` itself.
+	cmd.AddCommand(newExplainCommand(g))
 	return cmd
 }
 

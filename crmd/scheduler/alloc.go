@@ -502,6 +502,7 @@ func (p *placement) allocateUnit(r *Resource) {
 		}
 		w = p.mergeWeights(c.Dep, w, float64(c.Score)/float64(cib.Infinity), 0)
 	}
+	r.placedWith = w
 	switch {
 	case r.IsClone():
 		p.allocateClone(r, w)

@@ -136,6 +136,9 @@ type Resource struct {
 	promoteScore cib.Score
 
 	allocating, allocated, merging bool
+	// placedWith are the node scores the resource was placed by, after
+	// colocations (kept for Explain).
+	placedWith map[string]cib.Score
 	// fixedStop is set when the resource cannot be placed at all (for
 	// example disabled by target-role).
 	banReason string
