@@ -877,8 +877,9 @@ func (b *builder) parentActions(changes map[*Resource]*change) {
 			b.notifications(changes, r, pairs)
 		}
 		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
-		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional && r.assignedNode() != nil {
-			// A group that stops members restarts as a whole.
+		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional && managedAssigned(r) {
+			// A group that stops members restarts as a whole (when a
+			// member the cluster manages is to run).
 			b.pseudo(r.ID, "start").Optional = false
 		}
 		if r.IsClone() && r.Promotable {
@@ -1153,6 +1154,10 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			if ok {
 				continue
 			}
+			if !o.Then.IsPrimitive() {
+				// The then's own start milestone waits for the first too.
+				b.pseudo(o.Then.ID, "start").Runnable = false
+			}
 			for _, q := range o.Then.primitives() {
 				c := changes[q]
 				if c == nil || c.start == nil || !c.start.Runnable {
@@ -1247,6 +1252,16 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+}
+
+// managedAssigned reports whether a managed primitive of r is placed.
+func managedAssigned(r *Resource) bool {
+	for _, q := range r.primitives() {
+		if q.Managed && q.Assigned != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func firstPrimitiveID(who string, r *Resource) string {
