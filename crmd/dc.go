@@ -574,6 +574,11 @@ func (d *dcLoop) execFor(a *scheduler.Action, key string) (execMsg, time.Duratio
 	for k, v := range a.Rsc.Meta {
 		m.Meta[k] = v
 	}
+	// The node the action runs on, as Pacemaker passes it
+	// (OCF_RESKEY_CRM_meta_on_node): agents on one machine's local
+	// cluster cannot tell their node from the host name.
+	m.Meta["on_node"] = a.Node.Name
+	m.Meta["on_node_uuid"] = a.Node.ID
 	timeout := time.Duration(0)
 	find := func(name string, iv int) {
 		for _, o := range cfg.Ops {

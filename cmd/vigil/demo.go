@@ -18,8 +18,15 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 	var exit bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start a local cluster, show it working, and stop it on Ctrl-C",
-		Args:  cobra.NoArgs,
+		Short: "Start a local cluster, run a web service on it, kill its node, show the failover, and stop on Ctrl-C",
+		Long: `Start a local cluster of --nodes nodes on this machine (generated
+certificates, no root), show its membership and quorum, configure a web
+service group (the http plugin agent and a Dummy) through vigil-crmd, show
+vigil status, kill the node that runs the group (its daemons and the web
+server) and show the group running elsewhere with the measured failover
+time, bring the node back, and then wait for Ctrl-C (or stop at once with
+--exit). scripts/demo.sh builds everything it needs first.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := g.dir
 			if dir == "" {
@@ -51,6 +58,9 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(out, "\nQuorum as node n1's vigil-quorumd computes it (vigil quorum status):\n\n")
 				healthErr = g.showQuorumWhenQuorate(cmd, len(c.Nodes), 30*time.Second)
 			}
+			if healthErr == nil {
+				healthErr = runDemoCRM(cmd, g, c)
+			}
 			n := c.Nodes[0]
 			d, _ := n.Daemon("vigil-crmd")
 			admin := c.AdminFiles()
@@ -60,6 +70,10 @@ func newDemoCommand(g *globalFlags) *cobra.Command {
 			fmt.Fprintf(out, "  bin/vigil cmap list runtime.members --dir %s\n", c.Dir)
 			fmt.Fprintf(out, "  bin/vigil bench cpg --dir %s --count 100000\n", c.Dir)
 			fmt.Fprintf(out, "  bin/vigil cluster status --dir %s\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil status --watch --dir %s\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil node standby NODE --dir %s      # the web service moves away\n", c.Dir)
+			fmt.Fprintf(out, "  bin/vigil resource move %s NODE --dir %s\n", demoGroup, c.Dir)
+			fmt.Fprintf(out, "  bin/vigil configure show --dir %s\n", c.Dir)
 			fmt.Fprintf(out, "Logs: %s\n", filepath.Join(c.Dir, "nodes", "*", "logs", "*.log"))
 			if exit || healthErr != nil {
 				return stopDemo(cmd, c, healthErr)

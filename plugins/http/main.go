@@ -53,7 +53,7 @@ func (agent) Info() sdk.Info {
 		Parameters: []sdk.Parameter{
 			{Name: "address", Description: "Address to listen on.", Default: "0.0.0.0"},
 			{Name: "port", Description: "TCP port to listen on.", Type: sdk.TypeInteger, Required: true, Unique: true},
-			{Name: "node", Description: "Node name shown on the page; default: the host name."},
+			{Name: "node", Description: "Node name shown on the page; default: the node the cluster runs it on (meta on_node), else the host name."},
 			{Name: "pidfile", Description: "Pidfile of the server; default: vigil-http-RESOURCE.pid in the temporary directory.", Unique: true},
 		},
 		Actions: []sdk.Action{
@@ -79,6 +79,10 @@ func (a agent) config(req sdk.Request) (config, sdk.Response) {
 		return config{}, sdk.Fail(sdk.ErrConfigured, "port %d is out of range", port)
 	}
 	c := config{addr: net.JoinHostPort(p["address"], strconv.Itoa(port)), node: p["node"], pidfile: p["pidfile"]}
+	if c.node == "" {
+		// The cluster names the node it runs the action on.
+		c.node = req.Meta["on_node"]
+	}
 	if c.node == "" {
 		h, err := os.Hostname()
 		if err != nil {
