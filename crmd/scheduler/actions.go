@@ -449,6 +449,32 @@ func (b *builder) build() {
 			}
 		}
 	}
+	// A recurring monitor that is no longer configured is a changed
+	// definition: the fail count it left is cleared (Pacemaker's
+	// pcmk__check_action_config finds the orphan, and process_rsc_history
+	// clears the fail count of an operation whose definition changed).
+	for _, r := range cl.Primitives() {
+		if !r.Managed || r.Maintenance {
+			continue
+		}
+		for _, n := range r.Running {
+			h := r.history[n.Name]
+			if h == nil || !n.Online || n.Unclean || n.Maintenance || h.clearFailcount {
+				continue
+			}
+			orphan := false
+			for iv, on := range h.recurring {
+				if on && !b.monitorConfigured(r, iv) {
+					orphan = true
+				}
+			}
+			if fc, exp := cl.failCount(r, n); orphan && fc > 0 && !exp {
+				a := b.action(r, r.nameOn(n), "clear_failcount", 0, n)
+				a.Optional = false
+				a.Reason = "action definition changed"
+			}
+		}
+	}
 	// Recurring monitors to cancel: all of a resource in maintenance, and
 	// those no longer configured.
 	var orphanCancels []*Action
