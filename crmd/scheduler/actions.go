@@ -486,7 +486,9 @@ func (b *builder) build() {
 			}
 			var ivs []int
 			for iv, on := range h.recurring {
-				if on && (r.Maintenance || !b.monitorConfigured(r, iv)) {
+				// A monitor no longer configured is cancelled where the
+				// resource stays; where it stops, the stop ends it.
+				if on && (r.Maintenance || (!b.monitorConfigured(r, iv) && r.Assigned == n)) {
 					ivs = append(ivs, iv)
 				}
 			}
