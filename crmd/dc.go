@@ -147,7 +147,7 @@ func (d *dcLoop) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		d.step(ctx)
+		deferred := d.step(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -159,6 +159,9 @@ func (d *dcLoop) run(ctx context.Context) {
 			if w := time.Until(sa.deadline); w < wait {
 				wait = max(w, 0)
 			}
+		}
+		if deferred {
+			wait = min(wait, coalesce)
 		}
 		timer.Reset(wait)
 		select {
@@ -220,8 +223,19 @@ func (d *dcLoop) watchQuorum(ctx context.Context) {
 }
 
 // step does what is due: node states and quorum into the status, results
-// recorded, the transition advanced or a new one scheduled.
-func (d *dcLoop) step(ctx context.Context) {
+// recorded, the transition advanced or a new one scheduled. Until the
+// members of the view have synchronised their CIBs it does nothing and
+// reports that it deferred, and so until this crmd erased its own node's
+// saved status (resetOwnStatus): a DC that just joined holds its own saved
+// CIB, whose node states are stale (it would take itself for a node that
+// never left and act on its old operation history).
+func (d *dcLoop) step(ctx context.Context) (deferred bool) {
+	d.s.mu.Lock()
+	synced := d.s.rep.Synced() && (d.s.ownReset || d.s.ctx == nil)
+	d.s.mu.Unlock()
+	if !synced {
+		return true
+	}
 	d.mu.Lock()
 	results, fenced := d.results, d.fenced
 	d.results, d.fenced = nil, nil
@@ -381,6 +395,7 @@ func (d *dcLoop) step(ctx context.Context) {
 		d.pending = false
 		d.schedule(ctx)
 	}
+	return false
 }
 
 // nodeOnline reports whether the status says a node's crmd is in the

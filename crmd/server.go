@@ -72,6 +72,9 @@ type Server struct {
 	dcCancel context.CancelFunc
 	// recurring are the recurring operations this node armed for the DC.
 	recurring map[recurringKey]*recurringOp
+	// ownReset is set once resetOwnStatus erased this node's saved status
+	// (or found none); a DC on this node waits for it.
+	ownReset bool
 }
 
 // MaxRequest is the largest request the API accepts: a whole CIB.
@@ -139,7 +142,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	}()
 	go s.watchRecurring(ctx)
 	go s.follow(ctx)
-	go s.clearStaleShutdown(ctx)
+	go s.resetOwnStatus(ctx)
 	if env.OnStop != nil {
 		env.OnStop(s.drain)
 	}

@@ -133,11 +133,20 @@ func (s *Server) shutdownEscalation() time.Duration {
 	return defaultShutdownEscalation
 }
 
-// clearStaleShutdown removes this node's shutdown attribute once the crmd
-// is in the crm group: a node that starts is not shutting down, whatever
-// the CIB saved when the whole cluster last stopped says.
-func (s *Server) clearStaleShutdown(ctx context.Context) {
-	id := strconv.FormatUint(uint64(s.node.ID), 10)
+// resetOwnStatus erases this node's operation history and transient
+// attributes from the status once the crmd is first in the crm group, as
+// Pacemaker erases a joining node's status: what the CIB saved about this
+// node is stale (the crmd restarted; a shutdown attribute of the last stop
+// must not stay), and the DC probes the node again to learn what runs
+// here. Where another DC already dropped it (it saw a new crmd join), this
+// is a no-op; where this crmd is the DC of its own new view, it is what
+// keeps it from acting on its own stale history.
+func (s *Server) resetOwnStatus(ctx context.Context) {
+	defer func() {
+		s.mu.Lock()
+		s.ownReset = true
+		s.mu.Unlock()
+	}()
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		ready := s.rep.Ready() == nil
@@ -146,12 +155,16 @@ func (s *Server) clearStaleShutdown(ctx context.Context) {
 		s.mu.Unlock()
 		if ready {
 			ns := c.Status.NodeState(s.node.Name)
-			if ns == nil || ns.Attributes()["shutdown"] == "" {
+			if ns == nil || (ns.LRM == nil && ns.TransientAttributes == nil) {
 				return
 			}
-			err := s.updateStatus(ctx, func(c *cib.CIB) { transition.SetTransient(c, id, s.node.Name, "shutdown", "") })
+			err := s.updateStatus(ctx, func(c *cib.CIB) {
+				if ns := c.Status.NodeState(s.node.Name); ns != nil {
+					ns.LRM, ns.TransientAttributes = nil, nil
+				}
+			})
 			if err == nil {
-				s.log.Info("removed this node's stale shutdown attribute")
+				s.log.Info("erased this node's saved operation history and transient attributes; the DC probes it again")
 				return
 			}
 		}

@@ -109,10 +109,27 @@ func runDemoCRM(cmd *cobra.Command, g *globalFlags, c *localcluster.Cluster) err
 	fmt.Fprintf(out, "failover_ms: %d\n", failover.Milliseconds())
 
 	fmt.Fprintf(out, "\nBringing %s back ...\n", first)
+	// The crmd last, once the node is back in the membership: as
+	// pacemaker.service starts after corosync.service.
 	for _, d := range localcluster.Daemons {
+		if d == "vigil-crmd" {
+			continue
+		}
 		if err := c.Restart(first, d); err != nil {
 			return err
 		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = c.WaitForView(wctx)
+	if err == nil {
+		err = c.Restart(first, "vigil-crmd")
+	}
+	if err == nil {
+		err = c.WaitHealthy(wctx)
+	}
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%s's daemons: %w", first, err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -120,7 +137,8 @@ func runDemoCRM(cmd *cobra.Command, g *globalFlags, c *localcluster.Cluster) err
 		if err == nil {
 			var b strings.Builder
 			writeStatus(&b, snap.c, snap.st, snap.local, time.Now())
-			if strings.Contains(b.String(), "Online: [ "+nodeList(c)+" ]") {
+			on, _ := runningOn(snap.c, demoGroup)
+			if strings.Contains(b.String(), "Online: [ "+nodeList(c)+" ]") && len(on) == 1 && on[0] == second {
 				fmt.Fprintf(out, "\n%s is back; the group stays on %s (resource-stickiness):\n\n%s", first, second, b.String())
 				return nil
 			}

@@ -194,7 +194,8 @@ func TestDemoCommand(t *testing.T) {
 	if got := strings.Count(string(out), "SERVING"); got != 3*len(localcluster.Daemons) {
 		t.Errorf("vigil demo shows %d SERVING daemons, want %d:\n%s", got, 3*len(localcluster.Daemons), out)
 	}
-	for _, want := range []string{"All 3 nodes are in one membership view", "nodeid:          3:\tconnected", "Quorate:          Yes"} {
+	for _, want := range []string{"All 3 nodes are in one membership view", "nodeid:          3:\tconnected", "Quorate:          Yes",
+		"says: \"Served by node ", "failover_ms: ", "is back; the group stays on"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("vigil demo does not show %q:\n%s", want, out)
 		}
