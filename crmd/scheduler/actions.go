@@ -454,7 +454,8 @@ func (b *builder) build() {
 	// pcmk__check_action_config finds the orphan, and process_rsc_history
 	// clears the fail count of an operation whose definition changed).
 	for _, r := range cl.Primitives() {
-		if !r.Managed || r.Maintenance {
+		if !r.Managed || r.Maintenance || r.Orphan {
+			// (An orphan has no configuration to compare with.)
 			continue
 		}
 		for _, n := range r.Running {
