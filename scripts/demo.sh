@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds Vigil and runs `vigil demo`: a local cluster whose daemons serve
-# their gRPC APIs over mutual TLS. Arguments go to `vigil demo` (see
+# Builds Vigil and its plugin agents (dummy, http) and runs `vigil demo`: a
+# local cluster whose daemons serve gRPC over mutual TLS, a web service on
+# it, the failover of that service when its node is killed. Arguments go
+# to `vigil demo` (see
 # `bin/vigil demo --help`), e.g. --dir DIR, --exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
