@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,7 @@ func TestResourceCommands(t *testing.T) {
 	})
 	vigilConfigure(t, c, "n1", "", "property", "stonith-enabled=false")
 	vigilConfigure(t, c, "n1", "", "primitive", "d1", "plugin:dummy", "params", "state=d1.state", "op", "monitor", "interval=1s",
-		"meta", "resource-stickiness=100")
+		"meta", "resource-stickiness=100", "migration-threshold=2")
 	any := func(string) bool { return true }
 	first := waitStartedOn(t, c, "n1", "d1 started", all, any)
 
@@ -133,6 +134,36 @@ func TestResourceCommands(t *testing.T) {
 		fc, _ := vigilCmd(c, "n1", "resource", "failcount", "d1")
 		return err == nil && startedOn.MatchString(out) && !strings.Contains(out, "Failed Resource Actions:") &&
 			!strings.Contains(fc, "value=1"), out + fc
+	})
+
+	// With migration-threshold=2 a first failure restarts d1 in place, a
+	// second moves it away.
+	failOn := func(n string, count int) {
+		t.Helper()
+		waitFor(t, "d1's state file on "+n, 30*time.Second, func() (bool, string) {
+			st := dummyStates(c, all)
+			return len(st) == 1 && st[0] == n, strings.Join(st, " ")
+		})
+		if err := os.Remove(filepath.Join(c.Dir, "nodes", n, "d1.state")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "d1's failure counted on "+n, 30*time.Second, func() (bool, string) {
+			fc, _ := vigilCmd(c, "n1", "resource", "failcount", "d1", n)
+			return strings.Contains(fc, "value="+strconv.Itoa(count)), fc
+		})
+	}
+	failOn(third, 1)
+	if on := waitStartedOn(t, c, "n1", "d1 restarted in place", all, func(string) bool { return true }); on != third {
+		t.Fatalf("after one failure (migration-threshold=2) d1 moved from %s to %s", third, on)
+	}
+	t0 = time.Now()
+	failOn(third, 2)
+	moved := waitStartedOn(t, c, "n1", "d1 moved away after migration-threshold failures", all, func(n string) bool { return n != third })
+	t.Logf("second monitor failure on %s (migration-threshold=2): d1 Started on %s after %v", third, moved, time.Since(t0).Round(time.Millisecond))
+	vigilMust(t, c, "n1", "resource", "cleanup", "d1")
+	waitFor(t, "d1's failures cleaned up again", 30*time.Second, func() (bool, string) {
+		fc, _ := vigilCmd(c, "n1", "resource", "failcount", "d1")
+		return !strings.Contains(fc, "value=1") && !strings.Contains(fc, "value=2"), fc
 	})
 
 	// stop and start are target-role.
