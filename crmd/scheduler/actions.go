@@ -968,6 +968,11 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 	var before, after []*Resource
 	for _, inst := range r.Children {
 		for _, q := range inst.primitives() {
+			if !q.Managed {
+				// An unmanaged instance is told nothing: its notify
+				// operations stay optional, as all its actions do.
+				continue
+			}
 			c := changes[q]
 			if len(q.Running) > 0 && q.Running[0].Online && !q.Running[0].Unclean {
 				before = append(before, q)
