@@ -77,5 +77,6 @@ level stages crmsh statements until commit (with --cib-file, on a CIB file).`,
 	root.AddCommand(newSimulateCommand(g))
 	root.AddCommand(newStatusCommand(g))
 	root.AddCommand(newNodeCommand(g), newResourceCommand(g))
+	root.AddCommand(newExplainCommand(g))
 	return root
 }
