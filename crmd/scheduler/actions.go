@@ -1260,6 +1260,25 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+	// A clone's start milestone can happen only if some instance's start
+	// can (Pacemaker's summary_action_flags), and its running milestone
+	// follows it.
+	for _, r := range cl.AllResources() {
+		if !r.IsClone() {
+			continue
+		}
+		any := false
+		for _, q := range r.primitives() {
+			if c := changes[q]; c != nil && c.start != nil && c.start.Runnable {
+				any = true
+				break
+			}
+		}
+		if !any {
+			b.pseudo(r.ID, "start").Runnable = false
+			b.pseudo(r.ID, "running").Runnable = false
+		}
+	}
 	// A group is running only once every member started: its running
 	// milestone cannot happen while a member's start cannot.
 	for _, r := range cl.AllResources() {
