@@ -1260,9 +1260,9 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
-	// A clone's start milestone can happen only if some instance's start
-	// can (Pacemaker's summary_action_flags), and its running milestone
-	// follows it.
+	// A clone's start (promote) milestone can happen only if some
+	// instance's start (promote) can (Pacemaker's summary_action_flags),
+	// and its running (promoted) milestone follows it.
 	for _, r := range cl.AllResources() {
 		if !r.IsClone() {
 			continue
@@ -1277,6 +1277,20 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 		if !any {
 			b.pseudo(r.ID, "start").Runnable = false
 			b.pseudo(r.ID, "running").Runnable = false
+		}
+		if !r.Promotable {
+			continue
+		}
+		any = false
+		for _, q := range r.primitives() {
+			if c := changes[q]; c != nil && c.promote != nil && c.promote.Runnable {
+				any = true
+				break
+			}
+		}
+		if !any {
+			b.pseudo(r.ID, "promote").Runnable = false
+			b.pseudo(r.ID, "promoted").Runnable = false
 		}
 	}
 	// A group is running only once every member started: its running
