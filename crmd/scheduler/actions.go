@@ -773,14 +773,19 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 // member restarts when an earlier member starts, and a dependent of a
 // mandatory order restarts when its first starts.
 func (b *builder) propagate(changes map[*Resource]*change) {
-	type rel struct{ first, then *Resource }
+	// why names the action that implies the restart: the first's start,
+	// or a group first's running milestone.
+	type rel struct {
+		first, then *Resource
+		why         string
+	}
 	var rels []rel
 	for _, r := range b.p.cl.AllResources() {
 		if r.IsGroup() {
 			for i := 1; i < len(r.Children); i++ {
 				for _, f := range r.Children[i-1].primitives() {
 					for _, t := range r.Children[i].primitives() {
-						rels = append(rels, rel{f, t})
+						rels = append(rels, rel{f, t, f.ID + " start"})
 					}
 				}
 			}
@@ -795,7 +800,7 @@ func (b *builder) propagate(changes map[*Resource]*change) {
 		}
 		for _, f := range o.First.primitives() {
 			for _, t := range o.Then.primitives() {
-				rels = append(rels, rel{f, t})
+				rels = append(rels, rel{f, t, orderFirstName(o.First, f)})
 			}
 		}
 	}
@@ -811,7 +816,7 @@ func (b *builder) propagate(changes map[*Resource]*change) {
 				if s := tc.stop[tc.r.Running[0].Name]; s != nil {
 					s.Optional = false
 				}
-				tc.restart = "required " + x.first.ID + " start"
+				tc.restart = "required " + x.why
 				b.recurring(tc.r, tc.r.Assigned, tc.r.NextRole, true)
 				changed = true
 			}
@@ -1202,7 +1207,10 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 				}
 				c.start.Runnable = false
 				if c.blocked == "" {
-					c.blocked = "unrunnable " + firstPrimitiveID(who, o.First) + " start"
+					c.blocked = "unrunnable " + orderFirstName(o.First, nil)
+					if o.First.IsPrimitive() {
+						c.blocked = "unrunnable " + firstPrimitiveID(who, o.First) + " start"
+					}
 				}
 				changed = true
 			}
@@ -1329,6 +1337,22 @@ func managedAssigned(r *Resource) bool {
 		}
 	}
 	return false
+}
+
+// orderFirstName names the action standing for the start of an order's
+// first in Pacemaker's reasons: a primitive's start (member m of the
+// first), a group's running milestone, a clone's running milestone or,
+// with notifications, its notified one.
+func orderFirstName(first, m *Resource) string {
+	switch {
+	case first.IsPrimitive() && m != nil:
+		return m.ID + " start"
+	case first.IsPrimitive():
+		return first.ID + " start"
+	case first.IsClone() && first.Notify:
+		return first.ID + " notified"
+	}
+	return first.ID + " running"
 }
 
 func firstPrimitiveID(who string, r *Resource) string {
