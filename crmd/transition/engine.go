@@ -55,39 +55,7 @@ func New(g *scheduler.Graph, batchLimit int) *Engine {
 		}
 		e.preds[t] = append(e.preds[t], f)
 	}
-	e.implicitOrders()
 	return e
-}
-
-// implicitOrders adds the orderings Pacemaker's graphs carry and the
-// scheduler's Graph leaves implicit (its Edges order resources, not the
-// steps of one resource): a recurring monitor runs after the start,
-// promote, demote or migrate_from of its resource on its node; a cancel
-// runs before them and before the stop; a stop of a resource runs before
-// its start (a restart, or a move).
-func (e *Engine) implicitOrders() {
-	same := func(a, b *scheduler.Action) bool { return a.Name == b.Name && a.Node == b.Node }
-	isRoleChange := func(t string) bool {
-		return t == "start" || t == "promote" || t == "demote" || t == "migrate_from"
-	}
-	for i, a := range e.actions {
-		if a.Pseudo {
-			continue
-		}
-		for j, b := range e.actions {
-			if i == j || b.Pseudo {
-				continue
-			}
-			switch {
-			case a.Task == "monitor" && a.Interval > 0 && isRoleChange(b.Task) && same(a, b):
-				e.preds[i] = append(e.preds[i], j)
-			case (isRoleChange(a.Task) || a.Task == "stop") && b.Task == "cancel" && same(a, b):
-				e.preds[i] = append(e.preds[i], j)
-			case a.Task == "start" && b.Task == "stop" && a.Name == b.Name:
-				e.preds[i] = append(e.preds[i], j)
-			}
-		}
-	}
 }
 
 // Actions are the actions the transition executes.

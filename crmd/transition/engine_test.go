@@ -30,9 +30,10 @@ func testGraph() (*scheduler.Graph, []*scheduler.Action) {
 	d2 := mk("d2", "start", 0, false)
 	opt := mk("d3", "start", 0, false)
 	opt.Optional = true
-	// start → monitor is implicit, as in the scheduler's graphs.
+	// The scheduler's graph carries start → monitor itself, as
+	// Pacemaker's graphs do.
 	g := &scheduler.Graph{Actions: []*scheduler.Action{stop, stopped, start, mon, d2, opt},
-		Edges: []scheduler.Edge{{First: stop, Then: stopped}, {First: stopped, Then: start}, {First: opt, Then: d2}}}
+		Edges: []scheduler.Edge{{First: stop, Then: stopped}, {First: stopped, Then: start}, {First: start, Then: mon}, {First: opt, Then: d2}}}
 	return g, []*scheduler.Action{stop, stopped, start, mon, d2}
 }
 
