@@ -222,21 +222,28 @@ func (d *decoder) follow(n *xnode, ref string, kinds func(string) bool) (*xnode,
 	return t, func() { delete(d.resolving, ref) }, nil
 }
 
+// splitRefAttrs splits the attributes of an element that refers to another by
+// id-ref: its own id, the reference, and any other attribute as written.
+func splitRefAttrs(n *xnode) (id, ref string, extra []Attr) {
+	for _, a := range n.attrs {
+		switch a.Name {
+		case "id":
+			id = a.Value
+		case "id-ref":
+			ref = a.Value
+		default:
+			extra = append(extra, a)
+		}
+	}
+	return id, ref, extra
+}
+
 func (d *decoder) nvset(n *xnode) (*NVSet, error) {
 	s := &NVSet{}
 	if ref := n.attr("id-ref"); ref != "" {
 		// A reference keeps its own id and any other attribute as written;
 		// the content comes from the referenced block.
-		for _, a := range n.attrs {
-			switch a.Name {
-			case "id":
-				s.ID = a.Value
-			case "id-ref":
-				s.IDRef = a.Value
-			default:
-				s.Extra = append(s.Extra, a)
-			}
-		}
+		s.ID, s.IDRef, s.Extra = splitRefAttrs(n)
 		if len(n.children) > 0 {
 			return nil, n.errorf("a block with id-ref has no content of its own")
 		}
@@ -286,16 +293,7 @@ func (d *decoder) nvpair(n *xnode) (*NVPair, error) {
 		return nil, n.children[0].errorf("unexpected element in <nvpair>: an nvpair has no children")
 	}
 	if ref := n.attr("id-ref"); ref != "" {
-		for _, a := range n.attrs {
-			switch a.Name {
-			case "id":
-				p.ID = a.Value
-			case "id-ref":
-				p.IDRef = a.Value
-			default:
-				p.Extra = append(p.Extra, a)
-			}
-		}
+		p.ID, p.IDRef, p.Extra = splitRefAttrs(n)
 		t, done, err := d.follow(n, ref, func(s string) bool { return s == elNVPair })
 		if err != nil {
 			return nil, err
@@ -329,16 +327,7 @@ func (d *decoder) rule(n *xnode) (*Rule, error) {
 		return nil, err
 	}
 	if ref := n.attr("id-ref"); ref != "" {
-		for _, a := range n.attrs {
-			switch a.Name {
-			case "id":
-				r.ID = a.Value
-			case "id-ref":
-				r.IDRef = a.Value
-			default:
-				r.Extra = append(r.Extra, a)
-			}
-		}
+		r.ID, r.IDRef, r.Extra = splitRefAttrs(n)
 		if len(n.children) > 0 {
 			return nil, n.errorf("a rule with id-ref has no content of its own")
 		}
@@ -629,16 +618,7 @@ func (d *decoder) resourceSet(n *xnode) (*ResourceSet, error) {
 		return nil, err
 	}
 	if ref := n.attr("id-ref"); ref != "" {
-		for _, a := range n.attrs {
-			switch a.Name {
-			case "id":
-				s.ID = a.Value
-			case "id-ref":
-				s.IDRef = a.Value
-			default:
-				s.Extra = append(s.Extra, a)
-			}
-		}
+		s.ID, s.IDRef, s.Extra = splitRefAttrs(n)
 		if len(n.children) > 0 {
 			return nil, n.errorf("a resource_set with id-ref has no content of its own")
 		}
