@@ -102,22 +102,22 @@ func decodeData(b []byte) (groupData, error) {
 // appendData appends the GroupEnvelope of one data message or fragment
 // to b, byte for byte what proto.Marshal writes.
 func appendData(b []byte, group string, handle uint64, data []byte, fragment, fragments uint32) []byte {
-	size := protowire.SizeTag(dataGroup) + protowire.SizeBytes(len(group))
+	// Sizes of the fields written below; proto3 leaves out zero values.
+	size := 0
+	if group != "" {
+		size += protowire.SizeTag(dataGroup) + protowire.SizeBytes(len(group))
+	}
 	if handle != 0 {
 		size += protowire.SizeTag(dataHandle) + protowire.SizeVarint(handle)
 	}
-	size += protowire.SizeTag(dataData) + protowire.SizeBytes(len(data))
+	if len(data) > 0 {
+		size += protowire.SizeTag(dataData) + protowire.SizeBytes(len(data))
+	}
 	if fragment != 0 {
 		size += protowire.SizeTag(dataFragment) + protowire.SizeVarint(uint64(fragment))
 	}
 	if fragments != 0 {
 		size += protowire.SizeTag(dataFragments) + protowire.SizeVarint(uint64(fragments))
-	}
-	if group == "" {
-		size -= protowire.SizeTag(dataGroup) + protowire.SizeBytes(0)
-	}
-	if len(data) == 0 {
-		size -= protowire.SizeTag(dataData) + protowire.SizeBytes(0)
 	}
 	b = protowire.AppendTag(b, envelopeData, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(size))
