@@ -30,7 +30,7 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, stop, err := benchCluster(ctx, g, nodes, binDir)
+			c, stop, err := benchCluster(ctx, g, nodes, binDir, nil)
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ func newBenchCommand(g *globalFlags) *cobra.Command {
 	cpg.Flags().IntVar(&o.Count, "count", 100000, "messages per sender")
 	cpg.Flags().StringVar(&o.Mode, "mode", "tput", "tput (as fast as flow control allows) or pingpong (one message in flight)")
 	cpg.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: beside this vigil binary)")
-	cmd.AddCommand(cpg, newStabilityCommand(g), newBurnCommand(), newCIBBenchCommand(g))
+	cmd.AddCommand(cpg, newStabilityCommand(g), newBurnCommand(), newCIBBenchCommand(g), newFailoverBenchCommand(g))
 	return cmd
 }
 
@@ -75,7 +75,7 @@ func newStabilityCommand(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, stop, err := benchCluster(ctx, g, nodes, binDir)
+			c, stop, err := benchCluster(ctx, g, nodes, binDir, nil)
 			if err != nil {
 				return err
 			}
@@ -140,7 +140,7 @@ func spin() {
 
 // benchCluster is the cluster of --dir, or a new one of n nodes that the
 // returned function stops.
-func benchCluster(ctx context.Context, g *globalFlags, n int, binDir string) (*localcluster.Cluster, func(), error) {
+func benchCluster(ctx context.Context, g *globalFlags, n int, binDir string, totem []string) (*localcluster.Cluster, func(), error) {
 	if g.dir != "" {
 		c, err := localcluster.Load(g.dir)
 		if err != nil {
@@ -156,7 +156,7 @@ func benchCluster(ctx context.Context, g *globalFlags, n int, binDir string) (*l
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := localcluster.Up(ctx, localcluster.Options{Dir: dir, Nodes: n, BinDir: bins})
+	c, err := localcluster.Up(ctx, localcluster.Options{Dir: dir, Nodes: n, BinDir: bins, Totem: totem})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err

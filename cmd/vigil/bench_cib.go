@@ -32,7 +32,7 @@ func newCIBBenchCommand(g *globalFlags) *cobra.Command {
 				return fmt.Errorf("want at least 1 client and as many changes as clients")
 			}
 			ctx := cmd.Context()
-			c, stop, err := benchCluster(ctx, g, nodes, binDir)
+			c, stop, err := benchCluster(ctx, g, nodes, binDir, nil)
 			if err != nil {
 				return err
 			}

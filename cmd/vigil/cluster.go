@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 	}
 	var nodes int
 	var binDir, pluginDir string
+	var totem []string
 	up := &cobra.Command{
 		Use:   "up --nodes N --dir DIR",
 		Short: "Start a local cluster: N nodes, each with its own loopback address and five daemons",
@@ -34,7 +36,15 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := localcluster.Up(cmd.Context(), localcluster.Options{Dir: g.dir, Nodes: nodes, BinDir: bins, PluginDir: pluginDir})
+			var lines []string
+			for _, kv := range totem {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || strings.TrimSpace(k) == "" || strings.ContainsAny(kv, "{}\n") {
+					return usagef("--totem %q: want KEY=VALUE, e.g. --totem token=300", kv)
+				}
+				lines = append(lines, strings.TrimSpace(k)+": "+strings.TrimSpace(v))
+			}
+			c, err := localcluster.Up(cmd.Context(), localcluster.Options{Dir: g.dir, Nodes: nodes, BinDir: bins, PluginDir: pluginDir, Totem: lines})
 			if err != nil {
 				return err
 			}
@@ -43,6 +53,7 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 	}
 	up.Flags().IntVar(&nodes, "nodes", 3, "number of nodes")
 	up.Flags().StringVar(&binDir, "bin", "", "directory of the vigil-* daemon binaries (default: the directory of this vigil binary)")
+	up.Flags().StringArrayVar(&totem, "totem", nil, "a totem setting of every node's vigil.conf, KEY=VALUE (repeatable), e.g. token=300")
 	up.Flags().StringVar(&pluginDir, "plugin-dir", "", "directory of the plugin resource agents and STONITH drivers of every node (default: BIN/plugins)")
 
 	down := &cobra.Command{

@@ -82,10 +82,8 @@ func runDemoCRM(cmd *cobra.Command, g *globalFlags, c *localcluster.Cluster) err
 	}
 	fmt.Fprintf(out, "\nKilling node %s: SIGKILL to its daemons and the web server it runs ...\n", first)
 	killed := time.Now()
-	for _, d := range localcluster.Daemons {
-		if err := c.Signal(first, d, syscall.SIGKILL); err != nil {
-			return err
-		}
+	if err := c.KillNode(first); err != nil {
+		return err
 	}
 	nodeDir := filepath.Join(c.Dir, "nodes", first)
 	if b, err := os.ReadFile(filepath.Join(nodeDir, "web.pid")); err == nil {
@@ -109,27 +107,11 @@ func runDemoCRM(cmd *cobra.Command, g *globalFlags, c *localcluster.Cluster) err
 	fmt.Fprintf(out, "failover_ms: %d\n", failover.Milliseconds())
 
 	fmt.Fprintf(out, "\nBringing %s back ...\n", first)
-	// The crmd last, once the node is back in the membership: as
-	// pacemaker.service starts after corosync.service.
-	for _, d := range localcluster.Daemons {
-		if d == "vigil-crmd" {
-			continue
-		}
-		if err := c.Restart(first, d); err != nil {
-			return err
-		}
-	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = c.WaitForView(wctx)
-	if err == nil {
-		err = c.Restart(first, "vigil-crmd")
-	}
-	if err == nil {
-		err = c.WaitHealthy(wctx)
-	}
+	err = c.RestartNode(wctx, first)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("%s's daemons: %w", first, err)
+		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -70,6 +70,9 @@ type Options struct {
 	// Quorum holds extra lines of the quorum section, e.g.
 	// "wait_for_all: 1"; a cluster of two nodes gets "two_node: 1".
 	Quorum []string
+	// Totem holds extra lines of the totem section, e.g. "token: 300"
+	// for a tuned failure detection.
+	Totem []string
 	// PluginDir holds the go-plugin resource agents and STONITH drivers
 	// every node loads (vigil.plugin_dir); empty means BINDIR/plugins,
 	// where scripts/demo.sh and the tests build the shipped plugins.
@@ -82,6 +85,7 @@ type Cluster struct {
 	Dir    string   `json:"dir"`
 	Name   string   `json:"name"`
 	Quorum []string `json:"quorum,omitempty"`
+	Totem  []string `json:"totem,omitempty"`
 	// PluginDir is vigil.plugin_dir of every node.
 	PluginDir string  `json:"plugin_dir,omitempty"`
 	Nodes     []*Node `json:"nodes"`
@@ -173,7 +177,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("localcluster: daemon binary %s not found in %s (build them with `go build -o DIR ./cmd/...`)", name, opts.BinDir)
 		}
 	}
-	c := &Cluster{Dir: dir, Name: opts.ClusterName, Quorum: opts.Quorum, PluginDir: opts.PluginDir}
+	c := &Cluster{Dir: dir, Name: opts.ClusterName, Quorum: opts.Quorum, Totem: opts.Totem, PluginDir: opts.PluginDir}
 	if c.Name == "" {
 		c.Name = "vigil-local"
 	}
@@ -312,7 +316,11 @@ func (c *Cluster) writeFiles() error {
 func (c *Cluster) configText(n *Node) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by `vigil cluster up` for node %s of the local cluster in %s.\n", n.Name, c.Dir)
-	fmt.Fprintf(&b, "totem {\n\tversion: 2\n\tcluster_name: %s\n\ttransport: knet\n}\n\n", c.Name)
+	fmt.Fprintf(&b, "totem {\n\tversion: 2\n\tcluster_name: %s\n\ttransport: knet\n", c.Name)
+	for _, line := range c.Totem {
+		fmt.Fprintf(&b, "\t%s\n", line)
+	}
+	b.WriteString("}\n\n")
 	b.WriteString("nodelist {\n")
 	for _, m := range c.Nodes {
 		fmt.Fprintf(&b, "\tnode {\n\t\tname: %s\n\t\tnodeid: %d\n\t\tring0_addr: %s\n\t}\n", m.Name, m.ID, m.Address)
@@ -561,4 +569,51 @@ func (c *Cluster) Logs(lines int) string {
 		}
 	}
 	return b.String()
+}
+
+// KillNode SIGKILLs every running daemon of a node at once, as a power
+// loss would stop them.
+func (c *Cluster) KillNode(node string) error {
+	n, ok := c.Node(node)
+	if !ok {
+		return fmt.Errorf("localcluster: no node %q", node)
+	}
+	for _, d := range n.Daemons {
+		if c.alive(d) {
+			if err := syscall.Kill(d.PID, syscall.SIGKILL); err != nil {
+				return fmt.Errorf("localcluster: killing %s on %s: %w", d.Name, node, err)
+			}
+		}
+	}
+	return nil
+}
+
+// RestartNode starts the stopped daemons of a node again, the crmd last
+// and only once the node is back in every member's view, as
+// pacemaker.service starts after corosync.service; it returns when every
+// daemon of the cluster is SERVING.
+func (c *Cluster) RestartNode(ctx context.Context, node string) error {
+	n, ok := c.Node(node)
+	if !ok {
+		return fmt.Errorf("localcluster: no node %q", node)
+	}
+	for _, d := range n.Daemons {
+		if d.Name != "vigil-crmd" && !c.alive(d) {
+			if err := c.Restart(node, d.Name); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.WaitForView(ctx); err != nil {
+		return fmt.Errorf("%s's daemons: %w", node, err)
+	}
+	if !c.Alive(node, "vigil-crmd") {
+		if err := c.Restart(node, "vigil-crmd"); err != nil {
+			return err
+		}
+	}
+	if err := c.WaitHealthy(ctx); err != nil {
+		return fmt.Errorf("%s's daemons: %w", node, err)
+	}
+	return nil
 }
