@@ -124,7 +124,10 @@ func (s *Server) runOp(ctx context.Context, m execMsg) {
 	start := time.Now()
 	switch m.Task {
 	case "cancel":
-		_, err := s.lrm.Cancel(ctx, &lrmv1.CancelRequest{ResourceId: m.Rsc, Action: "monitor", Interval: durationpb.New(time.Duration(m.IntervalMS) * time.Millisecond)})
+		// Calls wait for the lrmd's connection: bound the wait.
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := s.lrm.Cancel(cctx, &lrmv1.CancelRequest{ResourceId: m.Rsc, Action: "monitor", Interval: durationpb.New(time.Duration(m.IntervalMS) * time.Millisecond)})
+		cancel()
 		if err != nil && status.Code(err) != codes.NotFound {
 			res.OpStatus, res.RC, res.ExitReason = transition.OpStatusError, 1, err.Error()
 		}

@@ -116,13 +116,18 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 		conn.Close()
 		return err
 	}
-	lconn, err := rpcclient.Dial(env.Config.Vigil.LRMListen, env.Node.Name, env.TLS)
+	// Calls to the local executor and fencer wait for the connection (each
+	// has its own deadline): a crmd that started before its lrmd was
+	// listening must not fail a probe with "connection refused" while
+	// gRPC backs off from that first dial.
+	waitReady := grpc.WithDefaultCallOptions(grpc.WaitForReady(true))
+	lconn, err := rpcclient.Dial(env.Config.Vigil.LRMListen, env.Node.Name, env.TLS, waitReady)
 	if err != nil {
 		conn.Close()
 		qconn.Close()
 		return err
 	}
-	fconn, err := rpcclient.Dial(env.Config.Vigil.FenceListen, env.Node.Name, env.TLS)
+	fconn, err := rpcclient.Dial(env.Config.Vigil.FenceListen, env.Node.Name, env.TLS, waitReady)
 	if err != nil {
 		conn.Close()
 		qconn.Close()

@@ -314,25 +314,22 @@ func crmStatusFrom(ctx context.Context, g *globalFlags, node string) (cibclient.
 	return st, err
 }
 
-// waitD1 waits until d1 runs on exactly one node, as the CIB of the first
-// node with a live crmd says, and returns it.
+// waitD1 waits until the cluster is settled with d1 running on exactly one
+// node: every crmd in the crm group, quorate, the CIB saying d1 runs there
+// and that node's agent state file saying so too. A run measured from an
+// unsettled cluster (a probe still failing, quorum not yet reached) would
+// measure that recovery instead.
 func waitD1(ctx context.Context, g *globalFlags, c *localcluster.Cluster, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	last := ""
 	for {
-		for _, n := range c.Nodes {
-			if !c.Alive(n.Name, "vigil-crmd") {
-				continue
-			}
-			on, err := runningFrom(ctx, g, n.Name, "d1")
-			if err == nil && len(on) == 1 {
-				return on[0], nil
-			}
-			last = fmt.Sprintf("%s says d1 runs on %v (%v)", n.Name, on, err)
-			break
+		on, err := settledOn(ctx, g, c)
+		if err == nil {
+			return on, nil
 		}
+		last = err.Error()
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("d1 did not run on one node within %v: %s", timeout, last)
+			return "", fmt.Errorf("d1 did not run on one node of a settled cluster within %v: %s", timeout, last)
 		}
 		select {
 		case <-ctx.Done():
@@ -340,6 +337,31 @@ func waitD1(ctx context.Context, g *globalFlags, c *localcluster.Cluster, timeou
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func settledOn(ctx context.Context, g *globalFlags, c *localcluster.Cluster) (string, error) {
+	first := c.Nodes[0].Name
+	st, err := crmStatusFrom(ctx, g, first)
+	if err != nil {
+		return "", err
+	}
+	if !st.Synced || !st.Quorate || len(st.Members) != len(c.Nodes) || st.DC == "" {
+		return "", fmt.Errorf("%s: crm group %v synced=%v quorate=%v DC=%q", first, st.Members, st.Synced, st.Quorate, st.DC)
+	}
+	on, err := runningFrom(ctx, g, first, "d1")
+	if err != nil {
+		return "", err
+	}
+	var states []string
+	for _, n := range c.Nodes {
+		if _, err := os.Stat(filepath.Join(c.Dir, "nodes", n.Name, "d1.state")); err == nil {
+			states = append(states, n.Name)
+		}
+	}
+	if len(on) != 1 || !slices.Equal(on, states) {
+		return "", fmt.Errorf("the CIB says d1 runs on %v, the agent's state files are on %v", on, states)
+	}
+	return on[0], nil
 }
 
 // waitAllOnline waits until every node's crmd is in the crm group and the

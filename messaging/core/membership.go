@@ -6,15 +6,27 @@ import (
 	pb "github.com/vigil-ha/vigil/proto/vigil/messaging/v1"
 )
 
-// target is the view this node believes should be installed: itself, then,
-// in id order, every node it hears that hears it and every node already
-// taken, so that all members of a view hear each other. Members of the
+// target is the view this node believes should be installed: itself, then
+// every node it hears that hears it and every node already taken, so that
+// all members of a view hear each other. Members of the current view are
+// taken first (in id order), then the others (in id order): a newcomer
+// that does not hear every member yet never displaces one. Members of the
 // current view stay while they are heard; other nodes come in only after
 // StableTicks of gap-free hearing and when not blocked.
 func (n *Node) target() []NodeRef {
 	members := []NodeRef{n.self}
 	ids := slices.Clone(n.cfg.Nodes)
-	slices.Sort(ids)
+	slices.SortFunc(ids, func(a, b uint32) int {
+		// Current members first, then by id.
+		am, bm := n.inView(a), n.inView(b)
+		switch {
+		case am && !bm:
+			return -1
+		case bm && !am:
+			return 1
+		}
+		return int(int64(a) - int64(b))
+	})
 	for _, id := range ids {
 		p := n.peers[id]
 		if p == nil || !n.alive(p) || p.blocked > n.now || !p.hears[n.self] {
@@ -40,6 +52,25 @@ func (n *Node) target() []NodeRef {
 	}
 	sortRefs(members)
 	return members
+}
+
+// inView reports whether the node's current run (its newest incarnation
+// heard) is a member of this node's view.
+func (n *Node) inView(id uint32) bool {
+	p := n.peers[id]
+	return p != nil && n.view.Has(p.ref)
+}
+
+// dropped returns the members of this node's view that it would keep (its
+// own target has them) but that the proposed members leave out.
+func (n *Node) dropped(proposed []NodeRef) []uint32 {
+	var out []uint32
+	for _, m := range n.target() {
+		if m != n.self && n.view.Has(m) && !slices.Contains(proposed, m) {
+			out = append(out, m.ID)
+		}
+	}
+	return out
 }
 
 func (n *Node) tickMembership() {
@@ -76,7 +107,9 @@ func (n *Node) tickMembership() {
 			return
 		}
 		if want[0] == n.self {
-			n.propose(want)
+			if n.now >= n.holdUntil {
+				n.propose(want)
+			}
 			return
 		}
 		if n.waitSince == 0 {
@@ -156,6 +189,13 @@ func (n *Node) onPropose(from NodeRef, p *pb.Propose) {
 		n.send(from, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Report{Report: &pb.Report{Proposal: p.GetProposal(), NotHeard: notHeard}}})
 		return
 	}
+	if keep := n.dropped(members); len(keep) > 0 && n.phase == operational {
+		// The proposal would split this node's working view: refuse, and
+		// let the coordinator try again once it hears them too or this
+		// node stops hearing them.
+		n.send(from, &pb.ProtocolMessage{Body: &pb.ProtocolMessage_Report{Report: &pb.Report{Proposal: p.GetProposal(), Keep: keep}}})
+		return
+	}
 	n.phase = gathering
 	n.part = &participation{id: id, members: members, since: n.now}
 	n.waitSince = 0
@@ -175,6 +215,21 @@ func (n *Node) onPropose(from NodeRef, p *pb.Propose) {
 func (n *Node) onReport(from NodeRef, r *pb.Report) {
 	c := n.coord
 	if c == nil || viewFromPB(r.GetProposal()) != c.id || !slices.Contains(c.members, from) {
+		return
+	}
+	if !r.GetAccept() && len(r.GetKeep()) > 0 {
+		// from still counts on members this proposal leaves out: give
+		// up and propose again a heartbeat later, when either side's
+		// hearing may have changed. Members that accepted are released by
+		// that later proposal.
+		n.log.Debug("view change refused: it would leave out members another node still hears", "proposal", c.id, "by", from, "keep", r.GetKeep())
+		n.coord = nil
+		n.holdUntil = n.now + uint64(n.cfg.HeartbeatTicks)
+		if n.part != nil && n.part.id == c.id {
+			// This node took part in its own proposal: back to its view.
+			n.phase = operational
+			n.part = nil
+		}
 		return
 	}
 	if !r.GetAccept() {

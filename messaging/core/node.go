@@ -148,6 +148,9 @@ type Node struct {
 	// waitSince is when this node first saw that the view should change
 	// and another node should run the change.
 	waitSince uint64
+	// holdUntil delays this node's next proposal after one was refused
+	// for leaving out members another node still hears.
+	holdUntil uint64
 
 	// Ordering state of the current view.
 	buf       map[uint64]*pb.Ordered // received, kept until stable

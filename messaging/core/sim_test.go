@@ -358,3 +358,56 @@ func TestSimulationRegressions(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartedNodeDoesNotSplitAView: a restarted node that hears some
+// members of the working view before others must not pull them into a
+// view without the others. Corosync users saw the consequence as a healthy
+// node fenced, or a resource started twice, whenever another node came
+// back (found with the failover benchmark: node 1 restarted, heard node 3
+// first, and nodes 1 and 3 installed a view without the healthy node 2).
+func TestRestartedNodeDoesNotSplitAView(t *testing.T) {
+	for seed := range int64(20) {
+		s := newSim(t, seed, 3)
+		s.maxDelay = 1
+		until := func(what string, cond func() bool) {
+			t.Helper()
+			for range 3000 {
+				if cond() {
+					return
+				}
+				s.step()
+			}
+			s.fail("%s: not within 3000 ticks", what)
+		}
+		inView := func(id uint32, members ...uint32) bool {
+			v := s.nodes[id].node.View()
+			var ids []uint32
+			for _, m := range v.Members {
+				ids = append(ids, m.ID)
+			}
+			return slices.Equal(ids, members)
+		}
+		until("all three in one view", func() bool { return inView(1, 1, 2, 3) && inView(2, 1, 2, 3) && inView(3, 1, 2, 3) })
+		s.nodes[1].up = false
+		s.hist.crashed(NodeRef{1, s.nodes[1].inc})
+		until("2 and 3 without 1", func() bool { return inView(2, 2, 3) && inView(3, 2, 3) })
+		// Node 1 comes back hearing node 3 only, for longer than a node
+		// needs to come into a view.
+		s.start(1)
+		s.cut[[2]uint32{1, 2}], s.cut[[2]uint32{2, 1}] = true, true
+		for range 3 * simConfig(NodeRef{}, nil).StableTicks {
+			s.step()
+			for _, id := range []uint32{2, 3} {
+				v := s.nodes[id].node.View()
+				if !v.Has(NodeRef{2, s.nodes[2].inc}) || !v.Has(NodeRef{3, s.nodes[3].inc}) {
+					s.fail("node %d installed %s, leaving out a healthy member, while node 1 came back", id, v)
+				}
+			}
+		}
+		s.healLinks()
+		until("all three in one view again", func() bool { return inView(1, 1, 2, 3) && inView(2, 1, 2, 3) && inView(3, 1, 2, 3) })
+		if err := s.hist.check(); err != nil {
+			s.fail("%v", err)
+		}
+	}
+}

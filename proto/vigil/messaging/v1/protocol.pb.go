@@ -376,7 +376,12 @@ type Report struct {
 	// delivered is the highest seq the reporter delivered in old_view.
 	Delivered uint64 `protobuf:"varint,6,opt,name=delivered,proto3" json:"delivered,omitempty"`
 	// received holds every message of old_view the reporter still keeps.
-	Received      []*Ordered `protobuf:"bytes,7,rep,name=received,proto3" json:"received,omitempty"`
+	Received []*Ordered `protobuf:"bytes,7,rep,name=received,proto3" json:"received,omitempty"`
+	// keep lists members of the reporter's view that the proposal leaves
+	// out although the reporter still counts them in (accept false): a
+	// restarted node that does not hear everyone yet, or a coordinator that
+	// suspected a member a moment earlier, must not split a working view.
+	Keep          []uint32 `protobuf:"varint,8,rep,packed,name=keep,proto3" json:"keep,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -456,6 +461,13 @@ func (x *Report) GetDelivered() uint64 {
 func (x *Report) GetReceived() []*Ordered {
 	if x != nil {
 		return x.Received
+	}
+	return nil
+}
+
+func (x *Report) GetKeep() []uint32 {
+	if x != nil {
+		return x.Keep
 	}
 	return nil
 }
@@ -1388,7 +1400,7 @@ const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
 	"\tmax_epoch\x18\x03 \x01(\x04R\bmaxEpoch\"y\n" +
 	"\aPropose\x127\n" +
 	"\bproposal\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\bproposal\x125\n" +
-	"\amembers\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\amembers\"\xc3\x02\n" +
+	"\amembers\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\amembers\"\xd7\x02\n" +
 	"\x06Report\x127\n" +
 	"\bproposal\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\bproposal\x12\x16\n" +
 	"\x06accept\x18\x02 \x01(\bR\x06accept\x12\x1b\n" +
@@ -1397,7 +1409,8 @@ const file_vigil_messaging_v1_protocol_proto_rawDesc = "" +
 	"\vold_members\x18\x05 \x03(\v2\x1b.vigil.messaging.v1.NodeRefR\n" +
 	"oldMembers\x12\x1c\n" +
 	"\tdelivered\x18\x06 \x01(\x04R\tdelivered\x127\n" +
-	"\breceived\x18\a \x03(\v2\x1b.vigil.messaging.v1.OrderedR\breceived\"x\n" +
+	"\breceived\x18\a \x03(\v2\x1b.vigil.messaging.v1.OrderedR\breceived\x12\x12\n" +
+	"\x04keep\x18\b \x03(\rR\x04keep\"x\n" +
 	"\x05Flush\x126\n" +
 	"\bold_view\x18\x01 \x01(\v2\x1b.vigil.messaging.v1.ViewRefR\aoldView\x127\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1b.vigil.messaging.v1.OrderedR\bmessages\"\xa6\x01\n" +
