@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-ha/vigil/crmd/cib"
 	"github.com/vigil-ha/vigil/crmd/scheduler"
 )
 
@@ -23,26 +23,24 @@ func newExplainCommand(g *globalFlags) *cobra.Command {
 where it will run (or why it cannot), and for every node its score with the
 location constraints, resource-stickiness, failures (fail counts against
 migration-threshold, failed starts, hard errors), colocations, node state and
-utilization that produced it. -t sets the time rules are evaluated at.`,
+utilization that produced it. -t sets the time rules are evaluated at.
+Without --cib-file it reads the live CIB from vigil-crmd (--dir/--node or
+--config).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_ = g
-			if file == "" {
-				return errors.New("explain on the live CIB needs vigil-crmd, not available yet; use --cib-file FILE")
+			c, err := cibFromFileOrLive(cmd.Context(), g, file)
+			if err != nil {
+				return err
 			}
-			return explain(cmd.OutOrStdout(), file, when, args[0])
+			return explain(cmd.OutOrStdout(), c, when, args[0])
 		},
 	}
-	cmd.Flags().StringVarP(&file, "cib-file", "x", "", "read the CIB from FILE")
+	cmd.Flags().StringVarP(&file, "cib-file", "x", "", "read the CIB from FILE (default: the live CIB from vigil-crmd)")
 	cmd.Flags().StringVarP(&when, "set-datetime", "t", "", "evaluate rules at this time (ISO 8601)")
 	return cmd
 }
 
-func explain(out io.Writer, file, when, id string) error {
-	c, err := readCIBFile(file)
-	if err != nil {
-		return err
-	}
+func explain(out io.Writer, c *cib.CIB, when, id string) error {
 	in := scheduler.InputFor(c, time.Now())
 	if when != "" {
 		t, ok := scheduler.ParseTime(when)

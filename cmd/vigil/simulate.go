@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-ha/vigil/crmd/cib"
 	"github.com/vigil-ha/vigil/crmd/scheduler"
+	"github.com/vigil-ha/vigil/crmd/transition"
 )
 
 // newSimulateCommand is crm_simulate's counterpart: run the scheduler on a
@@ -25,14 +27,15 @@ func newSimulateCommand(g *globalFlags) *cobra.Command {
 -S prints the cluster status, the transition summary, the actions the
 transition executes and the status after them; -s prints the allocation
 scores; -G saves the transition graph (JSON: actions and edges) and -D a DOT
-graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").`,
+graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").
+Without -x (or with -L) it reads the live CIB from vigil-crmd (--dir/--node
+or --config): what the DC would do now.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_ = g
-			if live || file == "" {
-				return errors.New("simulate on the live CIB needs vigil-crmd, not available yet; use -x FILE")
+			if live && file != "" {
+				return usagef("-L and -x %s: give one CIB, the live one or a file", file)
 			}
-			c, err := readCIBFile(file)
+			c, err := cibFromFileOrLive(cmd.Context(), g, file)
 			if err != nil {
 				return err
 			}
@@ -78,7 +81,7 @@ graph; -t sets the time rules are evaluated at (ISO 8601, "2005-020T12:30").`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "xml-file", "x", "", "read the CIB from FILE")
-	f.BoolVarP(&live, "live-check", "L", false, "use the live CIB (needs vigil-crmd)")
+	f.BoolVarP(&live, "live-check", "L", false, "use the live CIB from vigil-crmd (the default without -x)")
 	f.BoolVarP(&simulate, "simulate", "S", false, "simulate the transition and print the summary")
 	f.BoolVarP(&scores, "show-scores", "s", false, "show allocation scores")
 	f.StringVarP(&graphFile, "save-graph", "G", "", "save the transition graph (JSON) to FILE")
@@ -159,4 +162,18 @@ func graphDOT(g *scheduler.Graph) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// cibFromFileOrLive reads the CIB from file, or, without one, from the
+// cluster's crmd, with a <node> for every node the DC knows (its nodes
+// come from vigil.conf and live in the status section).
+func cibFromFileOrLive(ctx context.Context, g *globalFlags, file string) (*cib.CIB, error) {
+	if file != "" {
+		return readCIBFile(file)
+	}
+	c, err := queryCIB(ctx, g)
+	if err != nil {
+		return nil, crmdError("reading the live CIB", err)
+	}
+	return transition.WithNodes(c), nil
 }

@@ -104,6 +104,15 @@ func TestResourceCommands(t *testing.T) {
 	if out := vigilMust(t, c, "n3", "resource", "locate", "d1"); out != "resource d1 is running on: "+third+"\n" {
 		t.Errorf("locate: %q", out)
 	}
+	// The live CIB through the scheduler: nothing left to do, and the
+	// move's constraint is what keeps d1 there.
+	if out := vigilMust(t, c, "n1", "simulate", "-L", "-S"); !strings.Contains(out, "Transition Summary:\n\nExecuting") ||
+		!strings.Contains(out, "Started "+third) {
+		t.Errorf("vigil simulate -L -S after the move:\n%s", out)
+	}
+	if out := vigilMust(t, c, "n2", "explain", "d1"); !strings.Contains(out, "d1 stays on "+third) || !strings.Contains(out, "cli-prefer-d1") {
+		t.Errorf("vigil explain d1 after the move:\n%s", out)
+	}
 	xml := vigilMust(t, c, "n1", "cib", "export")
 	if !strings.Contains(xml, `id="cli-prefer-d1"`) {
 		t.Errorf("no cli-prefer-d1 in the CIB after move")
