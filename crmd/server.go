@@ -160,11 +160,13 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 // false).
 func newServer(log *slog.Logger, cfg *config.Config, node config.Node, store *cibstore.Store, c *cib.CIB,
 	groups messagingv1.GroupServiceClient, quorum quorumv1.QuorumServiceClient, fail func(error)) *Server {
+	rep := cibsvc.NewReplica(node.ID, c)
+	rep.SetNodeName(node.Name)
 	return &Server{
 		log: log, cfg: cfg, node: node, store: store, fail: fail,
 		group:     cpgclient.New(groups, cibsvc.Group, cpgclient.Options{Logger: log}),
 		quorum:    quorum,
-		rep:       cibsvc.NewReplica(node.ID, c),
+		rep:       rep,
 		waiters:   map[uint64]chan cibsvc.Result{},
 		changed:   make(chan struct{}),
 		watchers:  map[*watcher]struct{}{},

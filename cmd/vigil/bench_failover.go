@@ -42,6 +42,9 @@ type failoverOptions struct {
 	maxWait time.Duration
 	idle    time.Duration
 	binDir  string
+	// kill is "process" (SIGKILL every daemon of the victim) or "link"
+	// (cut every link between the victim and the others; root only).
+	kill string
 }
 
 // newFailoverBenchCommand measures the time from killing the node that runs
@@ -58,7 +61,7 @@ func newFailoverBenchCommand(g *globalFlags) *cobra.Command {
 			"d1 and removes d1's state there (a power loss), polls a survivor's CIB every --poll until d1 runs\n" +
 			"on another node, prints\n" +
 			"  failover_ms: N\n" +
-			"    run=1 stable=yes membership_changes=1 victim=n1 dc_before=n3 dc_killed=no new=n2 observer=n2 seen_not_on_victim_ms=... membership_ms=...\n" +
+			"    run=1 kill=process stable=yes membership_changes=1 victim=n1 dc_before=n3 dc_killed=no new=n2 observer=n2 seen_not_on_victim_ms=... membership_ms=...\n" +
 			"then restarts the victim and settles. With --idle D, first watches the idle cluster for D and\n" +
 			"prints the view changes and d1's moves and restarts (all must be 0).",
 		Args: cobra.NoArgs,
@@ -74,6 +77,7 @@ func newFailoverBenchCommand(g *globalFlags) *cobra.Command {
 	f.DurationVar(&o.settle, "settle", 5*time.Second, "wait after the victim is back before the next run")
 	f.DurationVar(&o.maxWait, "maxwait", 120*time.Second, "give up on a run after this long")
 	f.DurationVar(&o.idle, "idle", 0, "watch the idle cluster this long before the runs (0: not at all)")
+	f.StringVar(&o.kill, "kill", "process", "how the victim dies: process (SIGKILL of its daemons, its state removed) or link (its links cut with nftables, root only; it stops d1 itself without quorum)")
 	f.StringVar(&o.binDir, "bin", "", "directory of the vigil-* daemon binaries (default: beside this vigil binary)")
 	return cmd
 }
@@ -81,6 +85,15 @@ func newFailoverBenchCommand(g *globalFlags) *cobra.Command {
 func runFailoverBench(ctx context.Context, g *globalFlags, o failoverOptions, out io.Writer) error {
 	if o.runs < 0 || o.nodes < 2 && g.dir == "" {
 		return usagef("want --runs >= 0 and --nodes >= 2")
+	}
+	switch o.kill {
+	case "process":
+	case "link":
+		if os.Geteuid() != 0 {
+			return usagef("--kill link cuts links with nftables and needs root")
+		}
+	default:
+		return usagef("--kill %q: want process or link", o.kill)
 	}
 	var totem []string
 	if o.token > 0 {
@@ -104,8 +117,8 @@ func runFailoverBench(ctx context.Context, g *globalFlags, o failoverOptions, ou
 			return fmt.Errorf("configuring d1: %w", err)
 		}
 	}
-	fmt.Fprintf(out, "# %s params: nodes=%d poll=%v settle=%v totem=%q dir=%s\n",
-		time.Now().UTC().Format(time.RFC3339), len(c.Nodes), o.poll, o.settle, strings.Join(c.Totem, "; "), c.Dir)
+	fmt.Fprintf(out, "# %s params: nodes=%d kill=%s poll=%v settle=%v totem=%q dir=%s\n",
+		time.Now().UTC().Format(time.RFC3339), len(c.Nodes), o.kill, o.poll, o.settle, strings.Join(c.Totem, "; "), c.Dir)
 	if _, err := waitD1(ctx, g, c, o.maxWait); err != nil {
 		return err
 	}
@@ -154,11 +167,24 @@ func failoverRun(ctx context.Context, g *globalFlags, c *localcluster.Cluster, o
 	}
 	defer views.stop()
 
+	var others []string
+	for _, n := range c.Nodes {
+		if n.Name != victim {
+			others = append(others, n.Name)
+		}
+	}
 	killed := time.Now()
-	if err := c.KillNode(victim); err != nil {
+	if o.kill == "link" {
+		err = c.Partition([]string{victim}, others)
+		defer c.Heal()
+	} else {
+		err = c.KillNode(victim)
+		// A power loss: the agent's state goes with the node.
+		os.Remove(filepath.Join(c.Dir, "nodes", victim, "d1.state"))
+	}
+	if err != nil {
 		return 0, err
 	}
-	os.Remove(filepath.Join(c.Dir, "nodes", victim, "d1.state"))
 	var notOnVictim time.Duration
 	var now string
 	for {
@@ -188,12 +214,17 @@ func failoverRun(ctx context.Context, g *globalFlags, c *localcluster.Cluster, o
 		membership = fmt.Sprint(changes[0].at.Sub(killed).Milliseconds())
 	}
 	fmt.Fprintf(out, "failover_ms: %d\n", failover.Milliseconds())
-	fmt.Fprintf(out, "  run=%d stable=%s membership_changes=%d victim=%s dc_before=%s dc_killed=%s new=%s observer=%s seen_not_on_victim_ms=%d membership_ms=%s\n",
-		run, yesNo(stable), len(changes), victim, st.DC, yesNo(st.DC == victim), now, observer, notOnVictim.Milliseconds(), membership)
+	fmt.Fprintf(out, "  run=%d kill=%s stable=%s membership_changes=%d victim=%s dc_before=%s dc_killed=%s new=%s observer=%s seen_not_on_victim_ms=%d membership_ms=%s\n",
+		run, o.kill, yesNo(stable), len(changes), victim, st.DC, yesNo(st.DC == victim), now, observer, notOnVictim.Milliseconds(), membership)
 
 	rctx, cancel := context.WithTimeout(ctx, o.maxWait)
 	defer cancel()
-	if err := c.RestartNode(rctx, victim); err != nil {
+	if o.kill == "link" {
+		err = c.Heal()
+	} else {
+		err = c.RestartNode(rctx, victim)
+	}
+	if err != nil {
 		return 0, err
 	}
 	if err := waitAllOnline(rctx, g, c); err != nil {
@@ -341,12 +372,15 @@ func waitD1(ctx context.Context, g *globalFlags, c *localcluster.Cluster, timeou
 
 func settledOn(ctx context.Context, g *globalFlags, c *localcluster.Cluster) (string, error) {
 	first := c.Nodes[0].Name
-	st, err := crmStatusFrom(ctx, g, first)
-	if err != nil {
-		return "", err
-	}
-	if !st.Synced || !st.Quorate || len(st.Members) != len(c.Nodes) || st.DC == "" {
-		return "", fmt.Errorf("%s: crm group %v synced=%v quorate=%v DC=%q", first, st.Members, st.Synced, st.Quorate, st.DC)
+	for _, n := range c.Nodes {
+		// Every node: each crmd hears quorum from its own quorumd.
+		st, err := crmStatusFrom(ctx, g, n.Name)
+		if err != nil {
+			return "", err
+		}
+		if !st.Synced || !st.Quorate || len(st.Members) != len(c.Nodes) || st.DC == "" {
+			return "", fmt.Errorf("%s: crm group %v synced=%v quorate=%v DC=%q", n.Name, st.Members, st.Synced, st.Quorate, st.DC)
+		}
 	}
 	on, err := runningFrom(ctx, g, first, "d1")
 	if err != nil {

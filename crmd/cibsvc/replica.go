@@ -91,6 +91,12 @@ type offerMsg struct {
 	Digest  string      `json:"digest"`
 	// DC is the node this member holds to be the DC, 0 for none.
 	DC uint32 `json:"dc"`
+	// Own is this member's own node_state (a CIB holding only it), from a
+	// member that was in a synchronised group before: after a merge, the
+	// round's CIB takes every member's own node_state from that member,
+	// whichever side's CIB wins. Empty from a crmd that just started (its
+	// saved history is stale; it erases it and is probed again).
+	Own []byte `json:"own,omitempty"`
 }
 
 // fullMsg is the CIB everyone adopts at the end of a round.
@@ -119,7 +125,9 @@ type assembly struct {
 // not safe for concurrent use: the runtime feeds it from one goroutine (or
 // under one lock).
 type Replica struct {
-	node   uint32
+	node uint32
+	// uname is this node's name: its node_state's uname.
+	uname  string
 	self   Member
 	cib    *cib.CIB
 	digest string
@@ -128,6 +136,9 @@ type Replica struct {
 	members []Member
 	round   string
 	synced  bool
+	// wasSynced is set at the end of this replica's first round: from
+	// then on its own node_state is current, not a stale saved copy.
+	wasSynced bool
 	// offers holds the latest offer of every sender, whatever its round:
 	// members see a merge as configuration changes at different places of
 	// the order, so an offer for a round can arrive before this member has
@@ -146,6 +157,10 @@ func NewReplica(node uint32, c *cib.CIB) *Replica {
 	r.install(c)
 	return r
 }
+
+// SetNodeName names this node as its node_state's uname, so that a merge
+// of partitions takes this node's own status from it (see offerMsg.Own).
+func (r *Replica) SetNodeName(uname string) { r.uname = uname }
 
 func (r *Replica) install(c *cib.CIB) {
 	r.cib = c
@@ -217,7 +232,13 @@ func (r *Replica) ConfigurationChange(view string, members []Member) Ready {
 	if !r.hasNode(r.dc) {
 		r.dc = 0
 	}
-	return Ready{Send: r.encode(message{Offer: &offerMsg{Round: r.round, Version: r.cib.Version, Digest: r.digest, DC: r.dc}})}
+	o := offerMsg{Round: r.round, Version: r.cib.Version, Digest: r.digest, DC: r.dc}
+	if r.wasSynced && r.uname != "" {
+		if ns := r.cib.Status.NodeState(r.uname); ns != nil {
+			o.Own = cib.Marshal(&cib.CIB{Status: cib.Status{NodeStates: []*cib.NodeState{ns}}})
+		}
+	}
+	return Ready{Send: r.encode(message{Offer: &o})}
 }
 
 func compareMembers(a, b Member) int {
@@ -335,13 +356,64 @@ func (r *Replica) offer(from Member, o offerMsg) Ready {
 	// that all members end it at the same place of the order. It carries
 	// the CIB only when some member holds another.
 	f := fullMsg{Round: r.round}
-	for _, m := range r.members {
-		if of := r.offers[m]; of.Version != r.cib.Version || of.Digest != r.digest {
-			f.XML = cib.Marshal(r.cib)
-			break
+	if merged := r.withOwnStates(); merged != nil {
+		f.XML = cib.Marshal(merged)
+	} else {
+		for _, m := range r.members {
+			if of := r.offers[m]; of.Version != r.cib.Version || of.Digest != r.digest {
+				f.XML = cib.Marshal(r.cib)
+				break
+			}
 		}
 	}
 	return Ready{Send: r.encode(message{Full: &f})}
+}
+
+// withOwnStates returns this (winning) member's CIB with every other
+// member's node_state replaced by the one that member offered, or nil when
+// none differs. Each node knows best what ran on it: when partitions
+// merge, the losing side's DC recorded what its nodes did (resources they
+// stopped for want of quorum, failures), which the winning side's CIB
+// cannot know; taking its status whole would show resources running where
+// they stopped, and the DC would stop and restart them. Pacemaker gets the
+// same from its join protocol, where each node sends its history. The
+// version's num_updates grows by one so that the new content has a new
+// version.
+func (r *Replica) withOwnStates() *cib.CIB {
+	var merged *cib.CIB
+	for _, m := range r.members {
+		of := r.offers[m]
+		if m.Node == r.node || len(of.Own) == 0 {
+			continue
+		}
+		own, err := cib.Unmarshal(of.Own)
+		if err != nil || len(own.Status.NodeStates) != 1 || own.Status.NodeStates[0].Uname == "" {
+			continue // a bad offer: keep what the winner has for that node
+		}
+		ns := own.Status.NodeStates[0]
+		cur := r.cib.Status.NodeState(ns.Uname)
+		if cur != nil && string(cib.Marshal(&cib.CIB{Status: cib.Status{NodeStates: []*cib.NodeState{cur}}})) == string(of.Own) {
+			continue
+		}
+		if merged == nil {
+			var err error
+			if merged, err = cib.Unmarshal(cib.Marshal(r.cib)); err != nil {
+				return nil
+			}
+			merged.Version.NumUpdates++
+		}
+		replaced := false
+		for i, old := range merged.Status.NodeStates {
+			if old.Uname == ns.Uname {
+				merged.Status.NodeStates[i] = ns
+				replaced = true
+			}
+		}
+		if !replaced {
+			merged.Status.NodeStates = append(merged.Status.NodeStates, ns)
+		}
+	}
+	return merged
 }
 
 // decide returns the member whose CIB the round adopts: the newest
@@ -373,6 +445,7 @@ func (r *Replica) full(from Member, f fullMsg) (Ready, error) {
 		return Ready{}, fmt.Errorf("cibsvc: %s ended round %q, which it does not win here", from, f.Round)
 	}
 	r.synced = true
+	r.wasSynced = true
 	r.dc = r.chooseDC()
 	for m, of := range r.offers {
 		if of.Round == r.round {

@@ -369,3 +369,54 @@ func TestMergeSeenAtDifferentPlaces(t *testing.T) {
 	}
 	b.requireSame(1, 2, 3)
 }
+
+// TestMergeTakesEachNodesOwnStatus: when partitions merge, the winning
+// side's CIB is adopted, but each member's own node_state comes from that
+// member: node 3 stopped d1 in its minority (its DC recorded it), which the
+// majority's newer CIB does not know; the merged CIB must say d1 stopped on
+// node 3, or the DC would see d1 active twice and restart it.
+func TestMergeTakesEachNodesOwnStatus(t *testing.T) {
+	b := newBus(t, fresh(3))
+	for n := uint32(1); n <= 3; n++ {
+		b.replicas[n].SetNodeName(fmt.Sprintf("n%d", n))
+	}
+	status := func(n3op string) Change {
+		xml := `<status>` +
+			`<node_state id="1" uname="n1" in_ccm="true" crmd="online"/>` +
+			`<node_state id="3" uname="n3" in_ccm="true" crmd="online"><lrm id="3"><lrm_resources>` +
+			`<lrm_resource id="d1" class="ocf" provider="pacemaker" type="Dummy">` +
+			`<lrm_rsc_op id="d1_last_0" operation_key="d1_` + n3op + `_0" operation="` + n3op + `" call-id="4" rc-code="0" op-status="0" interval="0"/>` +
+			`</lrm_resource></lrm_resources></lrm></node_state></status>`
+		return Change{Patch: &Patch{Ops: []Op{{Kind: OpReplace, Target: "/cib/status", XML: []byte(xml)}}}}
+	}
+	if res := b.propose(1, status("start")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// One round with everyone synchronised, so that their own states
+	// count as current (a crmd that just started offers none).
+	b.partition([]uint32{1, 2}, []uint32{3})
+	if res := b.propose(3, status("stop")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// The majority changes twice: its CIB is the newer one.
+	for i, n := range []uint32{1, 2} {
+		xml := fmt.Sprintf(`<primitive id="p%d" class="ocf" provider="pacemaker" type="Dummy"/>`, i)
+		if res := b.propose(n, Change{Patch: &Patch{Ops: []Op{{Kind: OpCreate, Target: "/cib/configuration/resources", XML: []byte(xml)}}}}); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	majority := b.replicas[1].CIB().Version
+	b.partition([]uint32{1, 2, 3})
+	b.requireSame(1, 2, 3)
+	got := b.replicas[2].CIB()
+	if !got.Version.Newer(majority) {
+		t.Errorf("merged version %s is not newer than the majority's %s", got.Version, majority)
+	}
+	ns := got.Status.NodeState("n3")
+	if ns == nil || ns.LRM == nil || len(ns.LRM.Resources) != 1 || ns.LRM.Resources[0].Ops[0].Operation != "stop" {
+		t.Fatalf("node 3's own status was not kept:\n%s", cib.Marshal(got))
+	}
+	if got.Configuration.Resource("p1") == nil {
+		t.Errorf("the majority's configuration was not kept:\n%s", cib.Marshal(got))
+	}
+}

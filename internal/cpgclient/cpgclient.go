@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -43,7 +44,8 @@ type Ticker interface {
 
 // Options configure Follow.
 type Options struct {
-	// Retry is the pause before joining again; one second when zero.
+	// Retry is the longest pause before joining again; one second when
+	// zero.
 	Retry time.Duration
 	// Tick is the period of Ticker.Tick; no ticks when zero.
 	Tick   time.Duration
@@ -86,7 +88,12 @@ var ErrNotMember = errors.New("cpgclient: not a member of the group")
 // Follow joins the group and hands its events to h until ctx ends,
 // joining again after every loss.
 func (m *Member) Follow(ctx context.Context, h Handler) {
+	// The pause before joining again grows from a tenth of Retry to Retry
+	// while joins keep failing: a messaging daemon that restarted is
+	// rejoined at once, one that refuses is not hammered.
+	pause := m.opts.Retry / 10
 	for ctx.Err() == nil {
+		began := time.Now()
 		err := m.session(ctx, h)
 		m.mu.Lock()
 		m.handle = 0
@@ -94,12 +101,16 @@ func (m *Member) Follow(ctx context.Context, h Handler) {
 		if ctx.Err() != nil {
 			return
 		}
-		m.opts.Logger.Warn("lost the process group; joining again", "group", m.group, "err", err, "retry", m.opts.Retry)
+		if time.Since(began) > m.opts.Retry {
+			pause = m.opts.Retry / 10
+		}
+		m.opts.Logger.Warn("lost the process group; joining again", "group", m.group, "err", err, "retry", pause)
 		h.Lost(err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(m.opts.Retry):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, m.opts.Retry)
 	}
 }
 
@@ -125,7 +136,9 @@ func (m *Member) session(ctx context.Context, h Handler) error {
 		m.abandon = nil
 		m.mu.Unlock()
 	}()
-	stream, err := m.client.Join(ctx, &messagingv1.JoinRequest{Group: m.group})
+	// Wait for the messaging daemon's connection rather than fail at once:
+	// a daemon started before it would otherwise sit out a whole pause.
+	stream, err := m.client.Join(ctx, &messagingv1.JoinRequest{Group: m.group}, grpc.WaitForReady(true))
 	if err != nil {
 		return err
 	}
