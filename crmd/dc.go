@@ -62,6 +62,9 @@ type dcLoop struct {
 	log  *slog.Logger
 	uuid string
 	wake chan struct{}
+	// resultWake cuts the coalescing pause short: an operation or fencing
+	// result goes on at once whatever else is pending.
+	resultWake chan struct{}
 
 	mu       sync.Mutex
 	results  []resultMsg
@@ -106,7 +109,7 @@ func newDCLoop(s *Server) *dcLoop {
 	b := make([]byte, 16)
 	rand.Read(b)
 	uuid := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-	return &dcLoop{s: s, log: s.log.With("dc", true), uuid: uuid, wake: make(chan struct{}, 1),
+	return &dcLoop{s: s, log: s.log.With("dc", true), uuid: uuid, wake: make(chan struct{}, 1), resultWake: make(chan struct{}, 1),
 		members: true, cibEvent: true, handles: map[uint32]uint64{}, sent: map[int]*sentAction{}, pending: true}
 }
 
@@ -122,6 +125,15 @@ func (d *dcLoop) addResult(r resultMsg) {
 	d.mu.Lock()
 	d.results = append(d.results, r)
 	d.mu.Unlock()
+	d.kickResult()
+}
+
+// kickResult wakes the loop for a result, also out of a coalescing pause.
+func (d *dcLoop) kickResult() {
+	select {
+	case d.resultWake <- struct{}{}:
+	default:
+	}
 	d.kick()
 }
 
@@ -178,6 +190,10 @@ func (d *dcLoop) run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case <-time.After(coalesce):
+				case <-d.resultWake:
+					// A transition is waiting for this result: without
+					// this, a membership or quorum event just before it
+					// held a failover's start result for up to 100 ms.
 				}
 			}
 		case <-timer.C:
@@ -418,8 +434,14 @@ func (d *dcLoop) opResult(m execMsg, node, nodeID string, r resultMsg) transitio
 // makes it start again). Only the root's have-quorum and dc-uuid and the
 // status section are written.
 func (d *dcLoop) update(ctx context.Context, mutate func(*cib.CIB)) error {
-	return d.s.updateStatus(ctx, mutate)
+	return d.s.updateStatus(context.WithValue(ctx, dcWriteKey{}, true), mutate)
 }
+
+// dcWriteKey marks the context of the DC's own status writes: their
+// application is no news to the DC, which must not wait out the coalescing
+// pause for them (each step of a transition would take 100 ms more) nor
+// schedule again because of them.
+type dcWriteKey struct{}
 
 // updateStatus is the DC's update for any crmd: the status section (and
 // the root's have-quorum and dc-uuid) changed as mutate does to a copy,
@@ -676,6 +698,6 @@ func (d *dcLoop) fence(ctx context.Context, a *scheduler.Action) {
 		d.mu.Lock()
 		d.fenced = append(d.fenced, f)
 		d.mu.Unlock()
-		d.kick()
+		d.kickResult()
 	}()
 }

@@ -170,17 +170,24 @@ func (s *Server) readyLocked(rd cibsvc.Ready) {
 			return
 		}
 	}
+	dcWrote := map[cib.Version]bool{}
 	for _, r := range rd.Results {
+		if s.dcWrites[r.Req] {
+			dcWrote[r.Version] = true
+			delete(s.dcWrites, r.Req)
+		}
 		if w, ok := s.waiters[r.Req]; ok {
 			w <- r
 			delete(s.waiters, r.Req)
 		}
 	}
+	news := false
 	for _, a := range rd.Applied {
 		s.log.Info("CIB changed", "version", a.Version.String(), "origin", a.Origin.Node, "what", a.What)
 		s.publishLocked(&crmv1.WatchResponse{Version: versionPB(a.Version), OriginNode: a.Origin.Node, What: a.What})
+		news = news || !dcWrote[a.Version]
 	}
-	if len(rd.Applied) > 0 && s.dc != nil {
+	if news && s.dc != nil {
 		s.dc.cibChanged()
 	}
 	// Send holds the payloads (chunks) of at most one message.
@@ -194,6 +201,7 @@ func (s *Server) failWaitersLocked(err error) {
 		w <- cibsvc.Result{Req: req, Err: err}
 		delete(s.waiters, req)
 	}
+	clear(s.dcWrites)
 }
 
 // notifyLocked wakes everyone waiting for the replica's state to change.
@@ -249,6 +257,9 @@ func (s *Server) submit(ctx context.Context, change cibsvc.Change) (cib.Version,
 		}
 		w := make(chan cibsvc.Result, 1)
 		s.waiters[req] = w
+		if ctx.Value(dcWriteKey{}) != nil {
+			s.dcWrites[req] = true
+		}
 		s.enqueueLocked(payloads)
 		s.mu.Unlock()
 		select {
@@ -260,6 +271,7 @@ func (s *Server) submit(ctx context.Context, change cibsvc.Change) (cib.Version,
 		case <-ctx.Done():
 			s.mu.Lock()
 			delete(s.waiters, req)
+			delete(s.dcWrites, req)
 			s.mu.Unlock()
 			return cib.Version{}, fmt.Errorf("%w: the change was sent but had not come back in the group's order when the request's time ran out; it may still be applied, query the CIB", context.DeadlineExceeded)
 		}

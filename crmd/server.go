@@ -60,11 +60,13 @@ type Server struct {
 	// ctx is the daemon's; nil until Start (the DC loop needs it).
 	ctx context.Context
 
-	mu       sync.Mutex
-	rep      *cibsvc.Replica
-	out      *outbox // this session's messages to multicast
-	nextReq  uint64
-	waiters  map[uint64]chan cibsvc.Result
+	mu      sync.Mutex
+	rep     *cibsvc.Replica
+	out     *outbox // this session's messages to multicast
+	nextReq uint64
+	waiters map[uint64]chan cibsvc.Result
+	// dcWrites are the requests of the DC's own status writes (dcWriteKey).
+	dcWrites map[uint64]bool
 	changed  chan struct{} // closed at every change of the replica's state
 	watchers map[*watcher]struct{}
 	// dc runs while this node is the DC.
@@ -168,6 +170,7 @@ func newServer(log *slog.Logger, cfg *config.Config, node config.Node, store *ci
 		quorum:    quorum,
 		rep:       rep,
 		waiters:   map[uint64]chan cibsvc.Result{},
+		dcWrites:  map[uint64]bool{},
 		changed:   make(chan struct{}),
 		watchers:  map[*watcher]struct{}{},
 		recurring: map[recurringKey]*recurringOp{},
