@@ -23,7 +23,7 @@ var nodeAttrCommands = []struct {
 func newNodeCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Node commands (standby, online, maintenance, ready) on the live cluster, like crm node",
+		Short: "Node commands (standby, online, maintenance, ready, attribute, status-attr) on the live cluster, like crm node",
 	}
 	for _, nc := range nodeAttrCommands {
 		cmd.AddCommand(&cobra.Command{
@@ -49,6 +49,7 @@ does, through vigil-crmd, conditional on the version read. The global
 			},
 		})
 	}
+	cmd.AddCommand(newNodeAttrCommands(g)...)
 	return cmd
 }
 
