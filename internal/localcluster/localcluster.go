@@ -548,7 +548,11 @@ func (c *Cluster) alive(d *Daemon) bool {
 	if err != nil {
 		return false
 	}
-	return strings.HasPrefix(string(cmdline), d.Binary+"\x00")
+	// An exiting process loses its memory (and so its cmdline) before it
+	// closes its files: until it is a zombie, it still holds its listening
+	// sockets, and a restart would find its port in use. Only another
+	// command line means the pid was reused.
+	return len(cmdline) == 0 || strings.HasPrefix(string(cmdline), d.Binary+"\x00")
 }
 
 // Logs returns the last lines of every daemon's log, headed by node and
