@@ -217,10 +217,19 @@ func ParseTime(s string) (time.Time, bool) {
 	} else {
 		return time.Time{}, false
 	}
+	var offset time.Duration
 	if clock != "" {
-		clock = strings.TrimSuffix(clock, "Z")
+		// The offset from UTC: Z, +hh, +hh:mm or +hhmm, also after a
+		// space, as crm_resource --lifetime writes "2026-11-22 13:00:00
+		// +00:00". Times are compared in UTC.
+		clock = strings.TrimSpace(strings.TrimSuffix(clock, "Z"))
 		if i := strings.IndexAny(clock, "+-"); i >= 0 {
-			clock = clock[:i]
+			off, ok := parseUTCOffset(clock[i:])
+			if !ok {
+				return time.Time{}, false
+			}
+			offset = off
+			clock = strings.TrimSpace(clock[:i])
 		}
 		parts := strings.Split(clock, ":")
 		mult := []time.Duration{time.Hour, time.Minute, time.Second}
@@ -242,7 +251,30 @@ func ParseTime(s string) (time.Time, bool) {
 			t = t.Add(time.Duration(n) * mult[i])
 		}
 	}
-	return t, true
+	return t.Add(-offset), true
+}
+
+// parseUTCOffset reads "+hh", "+hh:mm" or "+hhmm" (or with "-").
+func parseUTCOffset(s string) (time.Duration, bool) {
+	sign := time.Duration(1)
+	if s[0] == '-' {
+		sign = -1
+	}
+	digits := strings.ReplaceAll(s[1:], ":", "")
+	if len(digits) != 2 && len(digits) != 4 {
+		return 0, false
+	}
+	h, err := strconv.Atoi(digits[:2])
+	if err != nil {
+		return 0, false
+	}
+	m := 0
+	if len(digits) == 4 {
+		if m, err = strconv.Atoi(digits[2:]); err != nil {
+			return 0, false
+		}
+	}
+	return sign * (time.Duration(h)*time.Hour + time.Duration(m)*time.Minute), true
 }
 
 func addDuration(t time.Time, d *cib.DateSpec) time.Time {
