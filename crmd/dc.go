@@ -167,6 +167,13 @@ func (d *dcLoop) run(ctx context.Context) {
 		// the recheck interval.
 		recheck = d.recheckInterval()
 		wait := recheck
+		// A rule's date boundary (a move --lifetime ending) comes first.
+		d.s.mu.Lock()
+		cur := d.s.rep.CIB()
+		d.s.mu.Unlock()
+		if next, ok := scheduler.NextDateBoundary(cur, time.Now()); ok {
+			wait = min(wait, time.Until(next)+time.Second)
+		}
 		for _, sa := range d.sent {
 			if w := time.Until(sa.deadline); w < wait {
 				wait = max(w, 0)
@@ -261,11 +268,14 @@ func (d *dcLoop) step(ctx context.Context) (deferred bool) {
 	if members || cibEvent || quorate != nil || len(results) > 0 || len(fenced) > 0 {
 		d.pending = true
 	}
+	quorumChanged := false
 	if quorate != nil {
+		was := d.haveQuorum
 		d.haveQuorum = "0"
 		if *quorate {
 			d.haveQuorum = "1"
 		}
+		quorumChanged = was != d.haveQuorum
 	}
 	s := d.s
 	s.mu.Lock()
@@ -401,6 +411,18 @@ func (d *dcLoop) step(ctx context.Context) (deferred bool) {
 		}
 		if members {
 			d.eng.Abort("the crm group changed")
+		}
+		// A change of the CIB that is not the DC's own recording (a
+		// node's shutdown attribute, a cleanup, a standby) or of quorum
+		// makes the running transition stale, as in Pacemaker: it ends
+		// once its actions in flight are done and the scheduler runs
+		// again. Letting it complete instead lost the change: a completed
+		// transition does not reschedule.
+		if cibEvent {
+			d.eng.Abort("the CIB changed")
+		}
+		if quorumChanged {
+			d.eng.Abort("quorum changed")
 		}
 		if abort != "" {
 			d.eng.Abort(abort)

@@ -67,45 +67,58 @@ crmsh: vigil resource move d1 n2.`,
 		},
 	}
 	restart.Flags().DurationVar(&restartTimeout, "timeout", 60*time.Second, "how long to wait for the stop")
+	var moveLifetime, banLifetime string
 	move := &cobra.Command{
 		Use:   "move NAME [NODE]",
 		Short: "Move a resource to NODE (constraint cli-prefer-NAME), or away from where it runs (cli-ban-NAME-on-NODE)",
 		Long: `Move a resource, as crm_resource --move writes it: to NODE with the
 location constraint cli-prefer-NAME (score INFINITY, role Started); without
 NODE away from the node it runs on with cli-ban-NAME-on-THATNODE (score
--INFINITY). The constraint stays until vigil resource clear NAME.`,
+-INFINITY). The constraint stays until vigil resource clear NAME, or, with
+--lifetime (ISO 8601 like PT1H, or 30min), until that time has passed: a
+rule with a date_expression, as crm_resource --lifetime writes it.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			until, err := lifetimeEnd(moveLifetime)
+			if err != nil {
+				return err
+			}
 			if len(args) == 1 {
-				return banResource(cmd, g, args[0], "")
+				return banResource(cmd, g, args[0], "", until)
 			}
 			name, node := args[0], args[1]
-			_, err := changeLive(cmd.Context(), g, "resource move "+name, func(c *cib.CIB) error {
+			_, err = changeLive(cmd.Context(), g, "resource move "+name, func(c *cib.CIB) error {
 				if err := checkResourceNode(c, name, node); err != nil {
 					return err
 				}
-				putLocation(c, &cib.Location{ID: "cli-prefer-" + name, Rsc: name, Role: "Started", Node: node, Score: "INFINITY"})
+				putLocation(c, cliLocation("cli-prefer-"+name, "cli-prefer-", name, node, "INFINITY", until))
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "resource %s: moving to %s (constraint cli-prefer-%s; vigil resource clear %s removes it)\n", name, node, name, name)
+			fmt.Fprintf(cmd.OutOrStdout(), "resource %s: moving to %s (constraint cli-prefer-%s%s; vigil resource clear %s removes it)\n", name, node, name, untilText(until), name)
 			return nil
 		},
 	}
+	move.Flags().StringVar(&moveLifetime, "lifetime", "", "how long the constraint holds (ISO 8601 duration such as PT1H, or 30min)")
 	ban := &cobra.Command{
 		Use:   "ban NAME [NODE]",
 		Short: "Keep a resource off NODE (default: where it runs) with the constraint cli-ban-NAME-on-NODE",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			until, err := lifetimeEnd(banLifetime)
+			if err != nil {
+				return err
+			}
 			node := ""
 			if len(args) == 2 {
 				node = args[1]
 			}
-			return banResource(cmd, g, args[0], node)
+			return banResource(cmd, g, args[0], node, until)
 		},
 	}
+	ban.Flags().StringVar(&banLifetime, "lifetime", "", "how long the constraint holds (ISO 8601 duration such as PT1H, or 30min)")
 	clear := &cobra.Command{
 		Use:   "clear NAME",
 		Short: "Remove the constraints move and ban made (cli-prefer-NAME, cli-ban-NAME-on-*)",
@@ -253,7 +266,7 @@ func setTargetRole(ctx context.Context, g *globalFlags, name, role string) error
 
 // banResource writes cli-ban-NAME-on-NODE; an empty node is where the
 // resource runs now.
-func banResource(cmd *cobra.Command, g *globalFlags, name, node string) error {
+func banResource(cmd *cobra.Command, g *globalFlags, name, node string, until time.Time) error {
 	_, err := changeLive(cmd.Context(), g, "resource ban "+name, func(c *cib.CIB) error {
 		target := node
 		if target == "" {
@@ -270,13 +283,14 @@ func banResource(cmd *cobra.Command, g *globalFlags, name, node string) error {
 			return err
 		}
 		node = target
-		putLocation(c, &cib.Location{ID: "cli-ban-" + name + "-on-" + target, Rsc: name, Role: "Started", Node: target, Score: "-INFINITY"})
+		id := "cli-ban-" + name + "-on-" + target
+		putLocation(c, cliLocation(id, id+"-", name, target, "-INFINITY", until))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "resource %s: banned from %s (constraint cli-ban-%s-on-%s; vigil resource clear %s removes it)\n", name, node, name, node, name)
+	fmt.Fprintf(cmd.OutOrStdout(), "resource %s: banned from %s (constraint cli-ban-%s-on-%s%s; vigil resource clear %s removes it)\n", name, node, name, node, untilText(until), name)
 	return nil
 }
 
@@ -465,4 +479,53 @@ func waitRunning(ctx context.Context, g *globalFlags, name string, timeout time.
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// lifetimeEnd is when a --lifetime that starts now ends; zero without one.
+func lifetimeEnd(lifetime string) (time.Time, error) {
+	if lifetime == "" {
+		return time.Time{}, nil
+	}
+	d, err := cib.ParseDuration(lifetime)
+	if err != nil || d <= 0 {
+		return time.Time{}, usagef("--lifetime %q: want a positive duration, ISO 8601 (PT1H, P1D) or like 30min", lifetime)
+	}
+	return time.Now().Add(d).UTC().Truncate(time.Second), nil
+}
+
+// cliLocation is the constraint of move or ban: on the node, or, until a
+// time, a rule "#uname eq NODE and date lt END" as crm_resource --lifetime
+// writes it (ids PREFIX-rule, PREFIX-expr, PREFIX-lifetime; for move the
+// prefix is cli-prefer-, and NAME is appended as Pacemaker does).
+func cliLocation(id, prefix, rsc, node, score string, until time.Time) *cib.Location {
+	l := &cib.Location{ID: id, Rsc: rsc, Role: "Started"}
+	if until.IsZero() {
+		l.Node, l.Score = node, score
+		return l
+	}
+	name := func(part string) string {
+		if strings.HasSuffix(prefix, "cli-prefer-") {
+			return prefix + part + "-" + rsc
+		}
+		return prefix + part
+	}
+	lifetimeID := name("lifetime")
+	if strings.HasSuffix(prefix, "cli-prefer-") {
+		lifetimeID = name("lifetime-end")
+	}
+	l.Rules = []*cib.Rule{{
+		ID: name("rule"), Score: score, BooleanOp: "and",
+		Conditions: []*cib.Condition{
+			{Expression: &cib.Expression{ID: name("expr"), Attribute: "#uname", Operation: "eq", Value: node, Type: "string"}},
+			{Date: &cib.DateExpression{ID: lifetimeID, Operation: "lt", End: until.Format("2006-01-02 15:04:05 -07:00")}},
+		},
+	}}
+	return l
+}
+
+func untilText(until time.Time) string {
+	if until.IsZero() {
+		return ""
+	}
+	return ", until " + until.Format("2006-01-02 15:04:05 -07:00")
 }
