@@ -58,6 +58,12 @@ func (s *Server) drain(ctx context.Context) {
 		return
 	}
 	s.log.Info("this node's resources are stopped", "waited", time.Since(start).Round(time.Millisecond))
+	s.mu.Lock()
+	alone := len(s.rep.Members()) <= 1
+	s.mu.Unlock()
+	if alone {
+		return // the whole cluster is stopping: nowhere else to run them
+	}
 	wctx, wcancel := context.WithTimeout(ctx, startedElsewhereWait)
 	defer wcancel()
 	if s.waitCIB(wctx, func() bool { return s.runningElsewhere(here) }) {

@@ -245,7 +245,11 @@ func (d *Drivers) withPlugin(ctx context.Context, name string, call func(context
 		timeout = time.Until(dl)
 	}
 	cmd := exec.Command(path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a plugin outlives a daemon that was killed (nobody is
+	// left to end it; it waits for calls forever), so the kernel ends it
+	// with its parent. What the plugin started itself (a daemonised
+	// service) is not affected: the setting is not inherited over fork.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr := &tail{max: 4 << 10}
 	startTimeout := 10 * time.Second
 	if timeout > 0 && timeout < startTimeout {

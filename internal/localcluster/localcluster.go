@@ -477,9 +477,30 @@ func (c *Cluster) Down(ctx context.Context) error {
 			}
 		}
 	}
-	// Stop in reverse start order: crmd before the layers beneath it.
-	for i := len(procs) - 1; i >= 0; i-- {
-		syscall.Kill(procs[i].PID, syscall.SIGTERM)
+	// The crmds first, and only then the layers beneath them, as
+	// pacemaker.service stops before corosync.service: a crmd stops the
+	// resources of its node on SIGTERM (all nodes stopping, nowhere to
+	// move them), which needs the messaging layer; stopped together, the
+	// resources would outlive the cluster.
+	var crmds, rest []*Daemon
+	for _, d := range procs {
+		if d.Name == "vigil-crmd" {
+			crmds = append(crmds, d)
+		} else {
+			rest = append(rest, d)
+		}
+	}
+	for _, d := range crmds {
+		syscall.Kill(d.PID, syscall.SIGTERM)
+	}
+	// A crmd waits at most shutdown-escalation (30 s by default) for its
+	// resources to stop.
+	crmdDeadline := time.Now().Add(40 * time.Second)
+	for time.Now().Before(crmdDeadline) && ctx.Err() == nil && c.countAlive(crmds) > 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := len(rest) - 1; i >= 0; i-- {
+		syscall.Kill(rest[i].PID, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil && c.countAlive(procs) > 0 {
@@ -504,7 +525,7 @@ func (c *Cluster) Down(ctx context.Context) error {
 		return fmt.Errorf("localcluster: %w", err)
 	}
 	if len(killed) > 0 {
-		return fmt.Errorf("localcluster: did not stop within 15s after SIGTERM, killed: %s", strings.Join(killed, ", "))
+		return fmt.Errorf("localcluster: did not stop in time after SIGTERM, killed: %s", strings.Join(killed, ", "))
 	}
 	return nil
 }

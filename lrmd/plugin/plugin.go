@@ -403,7 +403,11 @@ func (c *Class) start(ctx context.Context, typ, path string) (*proc, error) {
 	// Its own process group, so a timeout kills whatever the plugin
 	// started too (agents detach long-lived daemons into their own
 	// session, as OCF agents do).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a plugin outlives a daemon that was killed (nobody is
+	// left to end it; it waits for calls forever), so the kernel ends it
+	// with its parent. What the plugin started itself (a daemonised
+	// service) is not affected: the setting is not inherited over fork.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr := &tailBuffer{max: 4 << 10}
 	gp := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,7 +65,34 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 	}
+	// Every process the tests started from the built binaries (daemons,
+	// plugin agents and what they daemonised) must be gone: leftovers
+	// are killed, and fail the run.
+	if left := processesUnder(dir); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "processes left running by the tests (killed now):\n%s\n", strings.Join(left, "\n"))
+		return 1
+	}
 	return code
+}
+
+// processesUnder kills and lists the processes whose executable is in dir.
+func processesUnder(dir string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || !strings.HasPrefix(exe, dir+string(os.PathSeparator)) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		syscall.Kill(pid, syscall.SIGKILL)
+		out = append(out, fmt.Sprintf("  pid %d: %s", pid, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
+	}
+	return out
 }
 
 // startCluster starts a local cluster for one test and stops it when the
