@@ -638,6 +638,10 @@ func (d *dcLoop) execFor(a *scheduler.Action, key string) (execMsg, time.Duratio
 	// cluster cannot tell their node from the host name.
 	m.Meta["on_node"] = a.Node.Name
 	m.Meta["on_node_uuid"] = a.Node.ID
+	// A clone instance's number and settings, a notification's details.
+	for k, v := range a.ExecMeta() {
+		m.Meta[k] = v
+	}
 	timeout := time.Duration(0)
 	find := func(name string, iv int) {
 		for _, o := range cfg.Ops {

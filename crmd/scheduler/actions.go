@@ -33,6 +33,9 @@ type Action struct {
 	// clone instance) or the pseudo action's key.
 	Name   string
 	Reason string
+	// Notify is set on a clone's notify operation: what it tells the
+	// agent (see ExecMeta).
+	Notify *Notification
 }
 
 // Key is the operation key: rsc_task_interval.
@@ -987,11 +990,17 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 			}
 		}
 	}
+	var lists map[string]string
 	for _, pr := range pairs {
 		begin, end := b.pseudo(r.ID, pr[0]), b.pseudo(r.ID, pr[1])
 		if begin.Optional {
 			continue
 		}
+		if lists == nil {
+			lists = b.notifyLists(changes, r)
+		}
+		preInfo := &Notification{Type: "pre", Operation: notifyOperation[pr[0]], KeyType: "pre", KeyOperation: pr[0], Lists: lists}
+		postInfo := &Notification{Type: "post", Operation: notifyOperation[pr[0]], KeyType: "post", KeyOperation: pr[1], Lists: lists}
 		pre := b.pseudo(r.ID, "pre_notify_"+pr[0])
 		preDone := b.pseudo(r.ID, "confirmed-pre_notify_"+pr[0])
 		post := b.pseudo(r.ID, "post_notify_"+pr[1])
@@ -1015,11 +1024,13 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 				node = q.Running[0]
 			}
 			n := b.notifyAction(q, node, "pre_"+pr[0])
+			n.Notify = preInfo
 			b.order(pre, n)
 			b.order(n, preDone)
 		}
 		for _, q := range after {
 			n := b.notifyAction(q, q.Assigned, "post_"+pr[1])
+			n.Notify = postInfo
 			b.order(post, n)
 			b.order(n, postDone)
 			// An instance's recurring monitors wait for the post
