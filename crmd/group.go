@@ -170,22 +170,21 @@ func (s *Server) readyLocked(rd cibsvc.Ready) {
 			return
 		}
 	}
-	dcWrote := map[cib.Version]bool{}
 	for _, r := range rd.Results {
-		if s.dcWrites[r.Req] {
-			dcWrote[r.Version] = true
-			delete(s.dcWrites, r.Req)
-		}
+		delete(s.dcWrites, r.Req)
 		if w, ok := s.waiters[r.Req]; ok {
 			w <- r
 			delete(s.waiters, r.Req)
 		}
 	}
+	self, _ := s.rep.Self()
 	news := false
 	for _, a := range rd.Applied {
 		s.log.Info("CIB changed", "version", a.Version.String(), "origin", a.Origin.Node, "what", a.What)
 		s.publishLocked(&crmv1.WatchResponse{Version: versionPB(a.Version), OriginNode: a.Origin.Node, What: a.What})
-		news = news || !dcWrote[a.Version]
+		// The DC's own writes are applied before they are answered (the
+		// answer waits for the other members): told apart by request.
+		news = news || a.Origin != self || a.Req == 0 || !s.dcWrites[a.Req]
 	}
 	if news && s.dc != nil {
 		s.dc.cibChanged()

@@ -48,6 +48,9 @@ type Applied struct {
 	Origin Member
 	// What is Change.Describe for changes, "sync" for a sync.
 	What string
+	// Req is the origin's request number of a change (0 for a sync): the
+	// origin tells its own changes apart by it.
+	Req uint64
 }
 
 // Ready is what the runtime must do after an input, in this order: Save
@@ -73,9 +76,27 @@ func (r *Ready) merge(o Ready) {
 // message is one thing members tell each other. JSON: it is internal to one
 // version of Vigil; the CIB XML inside is the bulk.
 type message struct {
-	Change *changeMsg `json:"change,omitempty"`
-	Offer  *offerMsg  `json:"offer,omitempty"`
-	Full   *fullMsg   `json:"full,omitempty"`
+	Change  *changeMsg  `json:"change,omitempty"`
+	Offer   *offerMsg   `json:"offer,omitempty"`
+	Full    *fullMsg    `json:"full,omitempty"`
+	Applied *appliedMsg `json:"applied,omitempty"`
+}
+
+// appliedMsg tells a change's origin that the sender applied (and saved)
+// it. The origin acknowledges a change to its client only once every
+// other member has: the group delivers in agreed order, not safe order, so
+// a change delivered at its origin may not yet have reached anyone else,
+// and would be lost if the origin died right after the acknowledgement.
+type appliedMsg struct {
+	Origin Member `json:"origin"`
+	Req    uint64 `json:"req"`
+}
+
+// awaiting is an own change applied here, waiting for the other members
+// to say they applied it.
+type awaiting struct {
+	version cib.Version
+	need    map[Member]bool
 }
 
 // changeMsg is a client's change; the origin is the delivery's sender.
@@ -148,12 +169,15 @@ type Replica struct {
 
 	nextMsg uint64
 	partial map[Member]*assembly
+	// waiting are this member's applied changes by request, until every
+	// other member applied them too (appliedMsg).
+	waiting map[uint64]*awaiting
 }
 
 // NewReplica returns the replica of node starting from c (loaded from disk,
 // or Empty). It is not a member of the group until Joined.
 func NewReplica(node uint32, c *cib.CIB) *Replica {
-	r := &Replica{node: node, partial: map[Member]*assembly{}}
+	r := &Replica{node: node, partial: map[Member]*assembly{}, waiting: map[uint64]*awaiting{}}
 	r.install(c)
 	return r
 }
@@ -196,6 +220,7 @@ func (r *Replica) Joined(handle uint64) {
 	r.joined = true
 	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, map[Member]offerMsg{}, 0
 	clear(r.partial)
+	clear(r.waiting) // the runtime fails its waiters: applied or not is unknown
 }
 
 // Left ends the membership (the stream to the messaging daemon broke): the
@@ -204,6 +229,7 @@ func (r *Replica) Left() {
 	r.joined = false
 	r.members, r.round, r.synced, r.offers, r.dc = nil, "", false, map[Member]offerMsg{}, 0
 	clear(r.partial)
+	clear(r.waiting) // the runtime fails its waiters: applied or not is unknown
 }
 
 // ConfigurationChange installs a new member list of the group; view
@@ -222,6 +248,16 @@ func (r *Replica) ConfigurationChange(view string, members []Member) Ready {
 		}
 	}
 	r.members = members
+	// Changes waiting for others' word are durable now: the members that
+	// move with this one into the new view delivered the same messages in
+	// the old one (virtual synchrony), so they applied them; the others
+	// are gone.
+	var done []Result
+	for req, w := range r.waiting {
+		done = append(done, Result{Req: req, Version: w.version})
+	}
+	clear(r.waiting)
+	slices.SortFunc(done, func(a, b Result) int { return int(int64(a.Req) - int64(b.Req)) })
 	var key strings.Builder
 	key.WriteString(view)
 	for _, m := range members {
@@ -238,7 +274,7 @@ func (r *Replica) ConfigurationChange(view string, members []Member) Ready {
 			o.Own = cib.Marshal(&cib.CIB{Status: cib.Status{NodeStates: []*cib.NodeState{ns}}})
 		}
 	}
-	return Ready{Send: r.encode(message{Offer: &o})}
+	return Ready{Send: r.encode(message{Offer: &o}), Results: done}
 }
 
 func compareMembers(a, b Member) int {
@@ -313,6 +349,8 @@ func (r *Replica) Deliver(from Member, payload []byte) (Ready, error) {
 		return r.offer(from, *m.Offer), nil
 	case m.Full != nil:
 		return r.full(from, *m.Full)
+	case m.Applied != nil:
+		return r.applied(from, *m.Applied), nil
 	}
 	return Ready{}, fmt.Errorf("cibsvc: an empty message from %s", from)
 }
@@ -333,13 +371,48 @@ func (r *Replica) change(from Member, m *changeMsg) Ready {
 		result(r.cib.Version, err)
 		return out
 	}
-	if next.Version != r.cib.Version {
-		r.install(next)
-		out.Save = next
-		out.Applied = append(out.Applied, Applied{Version: next.Version, Origin: from, What: m.Change.Describe()})
+	if next.Version == r.cib.Version {
+		result(r.cib.Version, nil)
+		return out
 	}
-	result(r.cib.Version, nil)
+	r.install(next)
+	out.Save = next
+	out.Applied = append(out.Applied, Applied{Version: next.Version, Origin: from, What: m.Change.Describe(), Req: m.Req})
+	if from != r.self {
+		// Saved before this is sent (the runtime saves first).
+		out.Send = r.encode(message{Applied: &appliedMsg{Origin: from, Req: m.Req}})
+		return out
+	}
+	w := &awaiting{version: next.Version, need: map[Member]bool{}}
+	for _, mb := range r.members {
+		if mb != r.self {
+			w.need[mb] = true
+		}
+	}
+	if len(w.need) == 0 {
+		result(next.Version, nil)
+	} else {
+		r.waiting[m.Req] = w
+	}
 	return out
+}
+
+// applied counts a member's word that it applied one of this member's
+// changes; the change is acknowledged once all others have.
+func (r *Replica) applied(from Member, m appliedMsg) Ready {
+	if m.Origin != r.self {
+		return Ready{}
+	}
+	w := r.waiting[m.Req]
+	if w == nil {
+		return Ready{}
+	}
+	delete(w.need, from)
+	if len(w.need) > 0 {
+		return Ready{}
+	}
+	delete(r.waiting, m.Req)
+	return Ready{Results: []Result{{Req: m.Req, Version: w.version}}}
 }
 
 func (r *Replica) offer(from Member, o offerMsg) Ready {

@@ -420,3 +420,47 @@ func TestMergeTakesEachNodesOwnStatus(t *testing.T) {
 		t.Errorf("the majority's configuration was not kept:\n%s", cib.Marshal(got))
 	}
 }
+
+// TestChangeAcknowledgedWhenAllApplied: the origin of a change answers its
+// client only once every other member said it applied (and saved) the
+// change, or once a new view makes it durable anyway (virtual synchrony).
+func TestChangeAcknowledgedWhenAllApplied(t *testing.T) {
+	b := newBus(t, fresh(3))
+	change := Change{Patch: &Patch{Ops: []Op{{Kind: OpCreate, Target: "/cib/configuration/resources", XML: []byte(`<primitive id="p" class="ocf" provider="pacemaker" type="Dummy"/>`)}}}}
+	payloads, err := b.replicas[1].Encode(7, change)
+	if err != nil || len(payloads) != 1 {
+		t.Fatal(payloads, err)
+	}
+	m1, m2, m3 := b.member(1), b.member(2), b.member(3)
+	rd, err := b.replicas[1].Deliver(m1, payloads[0])
+	if err != nil || len(rd.Results) != 0 || rd.Save == nil {
+		t.Fatalf("the origin answered before the others applied the change: %+v %v", rd.Results, err)
+	}
+	var acks [][]byte
+	for _, n := range []uint32{2, 3} {
+		rd, err := b.replicas[n].Deliver(m1, payloads[0])
+		if err != nil || rd.Save == nil || len(rd.Send) != 1 {
+			t.Fatalf("member %d: %+v %v", n, rd, err)
+		}
+		acks = append(acks, rd.Send[0])
+	}
+	if rd, _ := b.replicas[1].Deliver(m2, acks[0]); len(rd.Results) != 0 {
+		t.Fatalf("answered with one member of two: %+v", rd.Results)
+	}
+	rd, _ = b.replicas[1].Deliver(m3, acks[1])
+	if len(rd.Results) != 1 || rd.Results[0].Req != 7 || rd.Results[0].Err != nil {
+		t.Fatalf("no answer once all applied: %+v", rd.Results)
+	}
+
+	// A change still waiting when the view changes is answered then.
+	payloads, _ = b.replicas[1].Encode(8, Change{Patch: &Patch{Ops: []Op{{Kind: OpDelete, Target: "p"}}}})
+	for _, n := range []uint32{1, 2} {
+		if _, err := b.replicas[n].Deliver(m1, payloads[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rd = b.replicas[1].ConfigurationChange(ViewKey(99, 1), []Member{m1, m2})
+	if len(rd.Results) != 1 || rd.Results[0].Req != 8 || rd.Results[0].Err != nil {
+		t.Fatalf("a waiting change not answered at the view change: %+v", rd.Results)
+	}
+}
