@@ -45,6 +45,14 @@ func (s *Server) updateDCLocked() {
 		s.dc = newDCLoop(s)
 		s.dcCancel = cancel
 		s.log.Info("this node is the DC: running the scheduler and the transition engine", "uuid", s.dc.uuid)
+		// What the previous DC may not have recorded: it is recorded
+		// unless the status already has it.
+		for _, h := range s.heard {
+			r := h.r
+			r.replayed = true
+			s.dc.addResult(r)
+		}
+		s.heard = nil
 		go s.dc.run(ctx)
 	case !isDC && s.dc != nil:
 		s.log.Info("this node is no longer the DC")
@@ -338,8 +346,14 @@ func (d *dcLoop) step(ctx context.Context) (deferred bool) {
 			continue
 		}
 		name := uname[m.From]
+		if m.replayed && recorded(cur, name, m) {
+			continue
+		}
 		r := d.opResult(execMsg{TransitionKey: m.TransitionKey, Rsc: m.Rsc, Class: m.Class, Provider: m.Provider, Type: m.Type,
 			Task: m.Task, IntervalMS: m.IntervalMS}, name, strconv.FormatUint(uint64(m.From), 10), m)
+		if m.replayed {
+			d.log.Info("recording a result the previous DC did not", "rsc", m.Rsc, "task", m.Task, "node", name, "rc", m.RC, "key", m.TransitionKey)
+		}
 		records = append(records, r)
 		sa, ours := d.sent[action]
 		if ours && uuid == d.uuid && tnum == d.tnum && !m.Unsolicited {
@@ -726,4 +740,26 @@ func (d *dcLoop) fence(ctx context.Context, a *scheduler.Action) {
 		d.mu.Unlock()
 		d.kickResult()
 	}()
+}
+
+// recorded reports whether the status already holds result m on node: an
+// operation of the resource there with its transition key, rc and
+// op-status. A replayed result that is recorded is old news (the previous
+// DC recorded it, perhaps followed by later operations it must not undo).
+func recorded(c *cib.CIB, node string, m resultMsg) bool {
+	ns := c.Status.NodeState(node)
+	if ns == nil || ns.LRM == nil {
+		return false
+	}
+	for _, lr := range ns.LRM.Resources {
+		if lr.ID != m.Rsc {
+			continue
+		}
+		for _, op := range lr.Ops {
+			if op.TransitionKey == m.TransitionKey && op.RCCode == strconv.Itoa(m.RC) && op.OpStatus == strconv.Itoa(m.OpStatus) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -57,7 +57,25 @@ type resultMsg struct {
 	ExecMS        int    `json:"exec_ms"`
 	QueueMS       int    `json:"queue_ms"`
 	Unsolicited   bool   `json:"unsolicited,omitempty"`
+	// replayed marks a result a new DC took from what this crmd heard
+	// while another node was DC (recentResults).
+	replayed bool
 }
+
+// heardResult is a result this crmd heard while it was not the DC.
+type heardResult struct {
+	at time.Time
+	r  resultMsg
+}
+
+// Results heard while another node is DC are kept this long (and at most
+// this many), for this crmd to record if it becomes the DC: a DC that dies
+// between an action's completion and its recording would otherwise lose
+// the result, and the new DC would start the resource again elsewhere.
+const (
+	heardResultsFor = 5 * time.Minute
+	heardResultsMax = 4096
+)
 
 // sendExecLocked multicasts a transition message; s.mu is held.
 func (s *Server) sendExecLocked(env execEnvelope) {
@@ -86,6 +104,19 @@ func (s *Server) deliverExecLocked(from uint32, body []byte) {
 	case env.Result != nil && s.dc != nil:
 		env.Result.From = from
 		s.dc.addResult(*env.Result)
+	case env.Result != nil:
+		env.Result.From = from
+		now := time.Now()
+		kept := s.heard[:0]
+		for _, h := range s.heard {
+			if now.Sub(h.at) < heardResultsFor {
+				kept = append(kept, h)
+			}
+		}
+		s.heard = append(kept, heardResult{at: now, r: *env.Result})
+		if len(s.heard) > heardResultsMax {
+			s.heard = s.heard[len(s.heard)-heardResultsMax:]
+		}
 	}
 }
 

@@ -69,6 +69,9 @@ type Server struct {
 	dcWrites map[uint64]bool
 	changed  chan struct{} // closed at every change of the replica's state
 	watchers map[*watcher]struct{}
+	// heard are the results of actions this crmd heard while another
+	// node was the DC (exec.go, heardResult).
+	heard []heardResult
 	// dc runs while this node is the DC.
 	dc       *dcLoop
 	dcCancel context.CancelFunc

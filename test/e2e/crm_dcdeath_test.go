@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-ha/vigil/internal/localcluster"
+)
+
+// TestDCDeathDuringTransition: the DC dies while its transition's starts
+// are still running on other nodes; the new DC finishes the job. Every
+// resource ends up running exactly once (the agents' own state files), and
+// at no moment does one run on two nodes.
+func TestDCDeathDuringTransition(t *testing.T) {
+	c := startCluster(t, 3)
+	all := []string{"n1", "n2", "n3"}
+	waitFor(t, "three nodes online in vigil status", 60*time.Second, func() (bool, string) {
+		out, err := vigilStatus(c, "n1")
+		return err == nil && strings.Contains(out, "Online: [ n1 n2 n3 ]") && strings.Contains(out, "partition with quorum"), out
+	})
+	dcLine := regexp.MustCompile(`Current DC: (\S+)`)
+	out, _ := vigilStatus(c, "n1")
+	m := dcLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no DC in vigil status:\n%s", out)
+	}
+	dc := m[1]
+	// Six starts of half a second, kept off the DC so that they run
+	// elsewhere while it dies (its own resources would die with it): they
+	// complete before the survivors notice the DC is gone (about a
+	// second), so their results reach no DC. The new DC must record them
+	// from what the survivors heard, not start them again.
+	var conf strings.Builder
+	conf.WriteString("property stonith-enabled=false\n")
+	var rscs []string
+	for i := 1; i <= 6; i++ {
+		r := fmt.Sprintf("s%d", i)
+		rscs = append(rscs, r)
+		fmt.Fprintf(&conf, "primitive %s plugin:dummy params state=%s.state start_delay=500ms op start timeout=30s op monitor interval=2s\n", r, r)
+		fmt.Fprintf(&conf, "location %s-not-on-dc %s -inf: %s\n", r, r, dc)
+	}
+	// Watch for two copies from the moment anything can start.
+	stop := watchResources(t, c, all, rscs)
+	defer stop()
+	vigilConfigure(t, c, dc, conf.String(), "load", "-")
+
+	// The starts are sent: the DC's log says so.
+	logFile := filepath.Join(c.Dir, "nodes", dc, "logs", "vigil-crmd.log")
+	waitFor(t, "the DC sent the starts", 30*time.Second, func() (bool, string) {
+		b, _ := os.ReadFile(logFile)
+		return strings.Count(string(b), "_start_0 node=") >= len(rscs), ""
+	})
+	if err := c.KillNode(dc); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var rest []string
+	for _, n := range all {
+		if n != dc {
+			rest = append(rest, n)
+		}
+	}
+	waitFor(t, "every resource running once on a survivor", 90*time.Second, func() (bool, string) {
+		var last []string
+		ok := true
+		for _, r := range rscs {
+			on := stateFiles(c, rest, r+".state")
+			last = append(last, fmt.Sprintf("%s on %v", r, on))
+			if len(on) != 1 {
+				ok = false
+			}
+		}
+		out, err := vigilStatus(c, rest[0])
+		for _, r := range rscs {
+			if err != nil || !regexp.MustCompile(`(?m)^  \* `+r+`\s+\(plugin:dummy\):\s+Started (n\d)$`).MatchString(out) {
+				ok = false
+			}
+		}
+		return ok, strings.Join(last, "\n") + "\n" + out
+	})
+	t.Logf("DC %s killed during its transition: every resource runs once %v later", dc, time.Since(killed).Round(time.Millisecond))
+	for _, n := range rest {
+		b, _ := os.ReadFile(filepath.Join(c.Dir, "nodes", n, "logs", "vigil-crmd.log"))
+		if strings.Contains(string(b), "_start_0 node=") {
+			t.Errorf("%s, DC after %s, started a resource again instead of recording the result it heard:\n%s", n, dc, b)
+		}
+	}
+}
+
+// watchResources fails the test if a resource's state file is ever on two
+// nodes, until the returned function is called.
+func watchResources(t *testing.T, c *localcluster.Cluster, all, rscs []string) func() {
+	t.Helper()
+	cl := c.Dir
+	done, stopped := make(chan struct{}), make(chan struct{})
+	var bad string
+	go func() {
+		defer close(stopped)
+		for {
+			for _, r := range rscs {
+				var on []string
+				for _, n := range all {
+					if _, err := os.Stat(filepath.Join(cl, "nodes", n, r+".state")); err == nil {
+						on = append(on, n)
+					}
+				}
+				if len(on) > 1 {
+					slices.Sort(on)
+					bad = fmt.Sprintf("%s runs on %v at once", r, on)
+					return
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		if bad != "" {
+			t.Errorf("two copies: %s\n%s", bad, c.Logs(40))
+		}
+	}
+}
