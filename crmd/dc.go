@@ -46,8 +46,31 @@ func (s *Server) updateDCLocked() {
 		s.dcCancel = cancel
 		s.log.Info("this node is the DC: running the scheduler and the transition engine", "uuid", s.dc.uuid)
 		// What the previous DC may not have recorded: it is recorded
-		// unless the status already has it.
-		for _, h := range s.heard {
+		// unless the status already has it. Only the last result heard
+		// for each history entry of a resource on a node (RSC_last_0,
+		// RSC_monitor_N) counts: an earlier one (the probe before a
+		// start) was overwritten there, and replaying it would undo what
+		// followed.
+		type slot struct {
+			node      uint32
+			rsc, slot string
+		}
+		last := map[slot]int{}
+		for i, h := range s.heard {
+			id := h.r.Rsc + "_last_0"
+			if h.r.IntervalMS > 0 {
+				id = fmt.Sprintf("%s_%s_%d", h.r.Rsc, h.r.Task, h.r.IntervalMS)
+			}
+			last[slot{h.r.From, h.r.Rsc, id}] = i
+		}
+		for i, h := range s.heard {
+			id := h.r.Rsc + "_last_0"
+			if h.r.IntervalMS > 0 {
+				id = fmt.Sprintf("%s_%s_%d", h.r.Rsc, h.r.Task, h.r.IntervalMS)
+			}
+			if last[slot{h.r.From, h.r.Rsc, id}] != i {
+				continue
+			}
 			r := h.r
 			r.replayed = true
 			s.dc.addResult(r)
@@ -284,6 +307,13 @@ func (d *dcLoop) step(ctx context.Context) (deferred bool) {
 			d.haveQuorum = "1"
 		}
 		quorumChanged = was != d.haveQuorum
+	}
+	if d.haveQuorum == "" && d.s.quorum != nil {
+		// Until this node's quorumd has answered, the CIB's have-quorum
+		// is the previous DC's word, perhaps from before a partition: a
+		// DC alone in a minority would fence the majority on it.
+		d.pending = true
+		return true
 	}
 	s := d.s
 	s.mu.Lock()
@@ -563,6 +593,7 @@ func (d *dcLoop) advance(ctx context.Context) {
 		if len(acts) == 0 {
 			break
 		}
+		d.recordPending(ctx, acts)
 		for _, a := range acts {
 			d.dispatch(ctx, a)
 		}
@@ -762,4 +793,36 @@ func recorded(c *cib.CIB, node string, m resultMsg) bool {
 		}
 	}
 	return false
+}
+
+// recordPending writes the starts and promotions about to be sent into the
+// status as pending (op-status -1, rc 193), as Pacemaker does with
+// record-pending, before they are sent: if this DC dies before their
+// results are recorded, the next DC sees that the resource may be running
+// there, and if that node is gone too, waits for its fencing before
+// starting the resource elsewhere. Without this a resource started by a DC
+// that died with its node at once was started again on a survivor while
+// the dead node's fencing was still running.
+func (d *dcLoop) recordPending(ctx context.Context, acts []*scheduler.Action) {
+	var pending []transition.OpResult
+	for _, a := range acts {
+		if a.Rsc == nil || a.Node == nil || a.Pseudo || a.Rsc.Cfg == nil || (a.Task != "start" && a.Task != "promote") {
+			continue
+		}
+		cfg := a.Rsc.Cfg
+		pending = append(pending, transition.OpResult{Node: a.Node.Name, NodeID: a.Node.ID, Rsc: a.Name, Class: cfg.Class,
+			Provider: cfg.Provider, Type: cfg.Type, Task: a.Task, IntervalMS: a.Interval,
+			TransitionKey: transition.TransitionKey(a.ID, d.tnum, targetRC(a), d.uuid), TargetRC: targetRC(a),
+			RC: transition.RCPending, OpStatus: transition.OpStatusPending, When: time.Now()})
+	}
+	if len(pending) == 0 {
+		return
+	}
+	if err := d.update(ctx, func(c *cib.CIB) {
+		for _, r := range pending {
+			transition.Record(c, r)
+		}
+	}); err != nil && ctx.Err() == nil {
+		d.log.Warn("could not record the pending actions; sending them all the same", "err", err)
+	}
 }

@@ -153,8 +153,10 @@ func (s *Server) runOp(ctx context.Context, m execMsg) {
 	res := resultMsg{TransitionKey: m.TransitionKey, Rsc: m.Rsc, Class: m.Class, Provider: m.Provider, Type: m.Type,
 		Task: m.Task, IntervalMS: m.IntervalMS, OpStatus: transition.OpStatusDone}
 	start := time.Now()
-	switch m.Task {
-	case "cancel":
+	switch {
+	case m.Class == "stonith":
+		res = s.stonithOp(m)
+	case m.Task == "cancel":
 		// Calls wait for the lrmd's connection: bound the wait.
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err := s.lrm.Cancel(cctx, &lrmv1.CancelRequest{ResourceId: m.Rsc, Action: "monitor", Interval: durationpb.New(time.Duration(m.IntervalMS) * time.Millisecond)})

@@ -69,6 +69,9 @@ type Server struct {
 	dcWrites map[uint64]bool
 	changed  chan struct{} // closed at every change of the replica's state
 	watchers map[*watcher]struct{}
+	// stonithStarted are the stonith primitives the scheduler started on
+	// this node (stonith.go).
+	stonithStarted map[string]bool
 	// heard are the results of actions this crmd heard while another
 	// node was the DC (exec.go, heardResult).
 	heard []heardResult
@@ -153,6 +156,7 @@ func Start(ctx context.Context, env daemon.Env, srv *rpcserver.Server) error {
 	go s.watchRecurring(ctx)
 	go s.follow(ctx)
 	go s.resetOwnStatus(ctx)
+	go s.syncStonithDevices(ctx)
 	if env.OnStop != nil {
 		env.OnStop(s.drain)
 	}
@@ -169,14 +173,15 @@ func newServer(log *slog.Logger, cfg *config.Config, node config.Node, store *ci
 	rep.SetNodeName(node.Name)
 	return &Server{
 		log: log, cfg: cfg, node: node, store: store, fail: fail,
-		group:     cpgclient.New(groups, cibsvc.Group, cpgclient.Options{Logger: log}),
-		quorum:    quorum,
-		rep:       rep,
-		waiters:   map[uint64]chan cibsvc.Result{},
-		dcWrites:  map[uint64]bool{},
-		changed:   make(chan struct{}),
-		watchers:  map[*watcher]struct{}{},
-		recurring: map[recurringKey]*recurringOp{},
+		group:          cpgclient.New(groups, cibsvc.Group, cpgclient.Options{Logger: log}),
+		quorum:         quorum,
+		rep:            rep,
+		waiters:        map[uint64]chan cibsvc.Result{},
+		dcWrites:       map[uint64]bool{},
+		changed:        make(chan struct{}),
+		watchers:       map[*watcher]struct{}{},
+		recurring:      map[recurringKey]*recurringOp{},
+		stonithStarted: map[string]bool{},
 	}
 }
 

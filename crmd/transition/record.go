@@ -15,6 +15,9 @@ const (
 	RCOK           = 0
 	RCNotRunning   = 7
 	RCRunningPromo = 8
+	// RCPending is the rc-code of an operation recorded before it ran
+	// (PCMK_OCF_UNKNOWN).
+	RCPending = 193
 )
 
 // Operation statuses as Pacemaker records them in op-status
@@ -196,7 +199,8 @@ func Record(c *cib.CIB, r OpResult) {
 		ExecTime: strconv.Itoa(r.ExecMS), QueueTime: strconv.Itoa(r.QueueMS),
 	}
 	putOp(lr, op)
-	if !r.Failed() {
+	if r.OpStatus == OpStatusPending || !r.Failed() {
+		// A pending operation (recorded before it runs) is no failure.
 		return
 	}
 	failure := *op

@@ -51,7 +51,7 @@ func runMain(m *testing.M) int {
 	}
 	// The shipped plugins, where the harness points every node's
 	// vigil.plugin_dir by default.
-	build = exec.Command("go", "build", "-o", filepath.Join(dir, "plugins")+string(os.PathSeparator), "./plugins/dummy", "./plugins/http")
+	build = exec.Command("go", "build", "-o", filepath.Join(dir, "plugins")+string(os.PathSeparator), "./plugins/dummy", "./plugins/http", "./plugins/fence-local")
 	build.Dir = moduleRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build ./plugins/...: %v\n%s", err, out)
