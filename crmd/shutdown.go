@@ -120,7 +120,14 @@ func (s *Server) runningElsewhere(ids []string) bool {
 	cl := s.runningState()
 	for _, id := range ids {
 		r := cl.Resource(id)
-		if r == nil || !slices.ContainsFunc(r.Running, func(n *scheduler.Node) bool { return n.Name != s.node.Name }) {
+		if r == nil {
+			return false
+		}
+		// A start still pending elsewhere is not running there yet.
+		task, on := r.Pending()
+		if !slices.ContainsFunc(r.Running, func(n *scheduler.Node) bool {
+			return n.Name != s.node.Name && (task != "start" || on != n)
+		}) {
 			return false
 		}
 	}

@@ -193,6 +193,10 @@ func (r *Resource) nameOn(n *Node) string {
 // IsStonith reports whether r is a fencing device.
 func (r *Resource) IsStonith() bool { return r.Cfg != nil && r.Cfg.Class == "stonith" }
 
+// Pending returns an operation of the resource recorded as in flight (sent
+// but without a result yet) and its node; "" and nil when none.
+func (r *Resource) Pending() (string, *Node) { return r.pendingTask, r.pendingNode }
+
 // IsClone reports whether r is a clone or promotable clone.
 func (r *Resource) IsClone() bool { return r.Kind == cib.KindClone || r.Kind == cib.KindMaster }
 
