@@ -5,12 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vigil-ha/vigil/internal/localcluster"
 )
 
 // TestDCDeathDuringTransition: the DC dies while its transition's starts
@@ -46,7 +43,11 @@ func TestDCDeathDuringTransition(t *testing.T) {
 		fmt.Fprintf(&conf, "location %s-not-on-dc %s -inf: %s\n", r, r, dc)
 	}
 	// Watch for two copies from the moment anything can start.
-	stop := watchResources(t, c, all, rscs)
+	var files []string
+	for _, r := range rscs {
+		files = append(files, r+".state")
+	}
+	stop := watchOneCopy(t, c, all, files, false)
 	defer stop()
 	vigilConfigure(t, c, dc, conf.String(), "load", "-")
 
@@ -113,43 +114,4 @@ func TestDCDeathDuringTransition(t *testing.T) {
 		}
 	}
 	t.Logf("starts completed under the old DC and recorded by the new one: %d of %d", len(done), len(rscs))
-}
-
-// watchResources fails the test if a resource's state file is ever on two
-// nodes, until the returned function is called.
-func watchResources(t *testing.T, c *localcluster.Cluster, all, rscs []string) func() {
-	t.Helper()
-	cl := c.Dir
-	done, stopped := make(chan struct{}), make(chan struct{})
-	var bad string
-	go func() {
-		defer close(stopped)
-		for {
-			for _, r := range rscs {
-				var on []string
-				for _, n := range all {
-					if _, err := os.Stat(filepath.Join(cl, "nodes", n, r+".state")); err == nil {
-						on = append(on, n)
-					}
-				}
-				if len(on) > 1 {
-					slices.Sort(on)
-					bad = fmt.Sprintf("%s runs on %v at once", r, on)
-					return
-				}
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-stopped
-		if bad != "" {
-			t.Errorf("two copies: %s\n%s", bad, c.Logs(40))
-		}
-	}
 }

@@ -53,7 +53,7 @@ location g-prefers-n1 g 50: n1
 		return on
 	}
 	first := groupOn("the group started on n1", all, func(n string) bool { return n == "n1" })
-	stop := watchLiveCopies(t, c, all, rscs)
+	stop := watchOneCopy(t, c, all, []string{"a.state", "b.state"}, true)
 	defer stop()
 
 	// The node running the group dies.
@@ -159,42 +159,4 @@ func waitFencedAfter(t *testing.T, c *localcluster.Cluster, node, target string,
 		return true, ""
 	})
 	return done
-}
-
-// watchLiveCopies fails the test if a resource's state file is ever on two
-// nodes whose crmd runs (a fenced or killed node's daemons are gone and
-// run nothing), until the returned function is called.
-func watchLiveCopies(t *testing.T, c *localcluster.Cluster, all, rscs []string) func() {
-	t.Helper()
-	done, stopped := make(chan struct{}), make(chan struct{})
-	var bad string
-	go func() {
-		defer close(stopped)
-		for {
-			for _, r := range rscs {
-				var live []string
-				for _, n := range stateFiles(c, all, r+".state") {
-					if c.Alive(n, "vigil-crmd") {
-						live = append(live, n)
-					}
-				}
-				if len(live) > 1 {
-					bad = fmt.Sprintf("%s runs on %v at once", r, live)
-					return
-				}
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-stopped
-		if bad != "" {
-			t.Errorf("two copies: %s\n%s", bad, c.Logs(40))
-		}
-	}
 }

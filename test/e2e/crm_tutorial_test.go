@@ -81,7 +81,7 @@ group websvc web dummy
 	t.Logf("the group runs on %s", first)
 
 	// Never two copies: a watcher reads the agents' state all along.
-	stop := watchSingleCopy(t, c, all, url)
+	stop := watchOneCopy(t, c, all, []string{"dummy.state", "web.pid"}, false)
 	defer stop()
 
 	vigilMust(t, c, other, "node", "standby", first)
@@ -161,24 +161,29 @@ func killWebServer(c *localcluster.Cluster, node string) {
 	os.Remove(pidFile)
 }
 
-// watchSingleCopy checks, until the returned function is called, that the
-// dummy's state file is never on two nodes and no two web servers run
-// (their pid files).
-func watchSingleCopy(t *testing.T, c *localcluster.Cluster, all []string, url string) func() {
+// watchOneCopy fails the test if any of files (an agent's state file or
+// pidfile, relative to a node's directory) is ever on two nodes at once,
+// until the returned function is called. With liveOnly, only nodes whose
+// crmd runs count: a fenced or killed node's daemons are gone and it runs
+// nothing.
+func watchOneCopy(t *testing.T, c *localcluster.Cluster, nodes, files []string, liveOnly bool) func() {
 	t.Helper()
-	done := make(chan struct{})
-	stopped := make(chan struct{})
+	done, stopped := make(chan struct{}), make(chan struct{})
 	var bad string
 	go func() {
 		defer close(stopped)
 		for {
-			if st := stateFiles(c, all, "dummy.state"); len(st) > 1 {
-				bad = fmt.Sprintf("dummy's state file on %v at once", st)
-				return
-			}
-			if st := stateFiles(c, all, "web.pid"); len(st) > 1 {
-				bad = fmt.Sprintf("web servers' pid files on %v at once", st)
-				return
+			for _, f := range files {
+				var on []string
+				for _, n := range stateFiles(c, nodes, f) {
+					if !liveOnly || c.Alive(n, "vigil-crmd") {
+						on = append(on, n)
+					}
+				}
+				if len(on) > 1 {
+					bad = fmt.Sprintf("%s on %v at once", f, on)
+					return
+				}
 			}
 			select {
 			case <-done:
