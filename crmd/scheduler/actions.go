@@ -385,8 +385,12 @@ func (b *builder) build() {
 	changes := map[*Resource]*change{}
 	// Fencing.
 	var fenceActs []*Action
+	// Pacemaker's schedule_fencing_and_shutdowns delays all fencing while no
+	// top-level resource is managed (maintenance-mode, say): a fence then
+	// would only disrupt what the administrator asked to leave alone.
+	manage := cl.anyManaged()
 	for _, n := range cl.Nodes {
-		if n.Fence && cl.canFence(n) {
+		if n.Fence && manage && cl.canFence(n) {
 			a := b.action(nil, n.Name, "stonith", 0, n)
 			a.Optional = false
 			a.Reason = n.FenceReason
@@ -542,6 +546,17 @@ func (b *builder) build() {
 	}
 	// Fencing actions before the pseudo stops they imply.
 	b.summarize(changes, fenceActs)
+}
+
+// anyManaged reports whether some top-level resource is managed, as
+// Pacemaker's any_managed_resources.
+func (cl *Cluster) anyManaged() bool {
+	for _, r := range cl.Resources {
+		if r.Managed {
+			return true
+		}
+	}
+	return false
 }
 
 // canFence reports whether node n can be fenced, as Pacemaker's
