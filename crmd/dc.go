@@ -311,7 +311,14 @@ func (d *dcLoop) step(ctx context.Context) (deferred bool) {
 	if d.haveQuorum == "" && d.s.quorum != nil {
 		// Until this node's quorumd has answered, the CIB's have-quorum
 		// is the previous DC's word, perhaps from before a partition: a
-		// DC alone in a minority would fence the majority on it.
+		// DC alone in a minority would fence the majority on it. What
+		// arrived meanwhile waits for the next step.
+		d.mu.Lock()
+		d.results = append(results, d.results...)
+		d.fenced = append(fenced, d.fenced...)
+		d.members = d.members || members
+		d.cibEvent = d.cibEvent || cibEvent
+		d.mu.Unlock()
 		d.pending = true
 		return true
 	}
