@@ -180,6 +180,10 @@ func (m *Member) session(ctx context.Context, h Handler) error {
 	}
 	for {
 		select {
+		case <-ctx.Done():
+			// The receiving goroutine may have seen the end first and
+			// left without a word.
+			return ctx.Err()
 		case err := <-recvErr:
 			return err
 		case now := <-tick:
