@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -39,13 +38,7 @@ var startedOn = regexp.MustCompile(`(?m)^  \* d1\s+\(plugin:dummy\):\s+Started (
 // is the relative path d1.state, and every node's daemons (and so the
 // plugin processes of its lrmd) run in the node's own directory.
 func dummyStates(c *localcluster.Cluster, nodes []string) []string {
-	var out []string
-	for _, n := range nodes {
-		if _, err := os.Stat(filepath.Join(c.Dir, "nodes", n, "d1.state")); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
+	return stateFiles(c, nodes, "d1.state")
 }
 
 // TestFailover: a resource configured with `vigil configure` starts on one
