@@ -58,7 +58,7 @@ type resultMsg struct {
 	QueueMS       int    `json:"queue_ms"`
 	Unsolicited   bool   `json:"unsolicited,omitempty"`
 	// replayed marks a result a new DC took from what this crmd heard
-	// while another node was DC (recentResults).
+	// while another node was DC (Server.heard).
 	replayed bool
 }
 
