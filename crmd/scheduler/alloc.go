@@ -466,6 +466,49 @@ func (p *placement) allocate() {
 	for _, r := range p.sortedTops() {
 		p.allocateUnit(r)
 	}
+	p.interleave()
+}
+
+// interleave applies mandatory start orders between interleaved clones
+// after placement: an instance of the then clone may only run on a node
+// where an instance of the first clone is placed, since with interleave it
+// waits for that one instance and no other. An instance without one is
+// taken off its node (Pacemaker does this when it links the instances'
+// actions). Taking one off can leave a later clone's instance without its
+// partner, so this repeats until nothing changes.
+func (p *placement) interleave() {
+	for changed := true; changed; {
+		changed = false
+		for _, o := range p.orders {
+			if o.Kind != "Mandatory" || o.FirstAction != "start" || o.ThenAction != "start" ||
+				!o.First.IsClone() || !o.Then.IsClone() || o.First == o.Then || !o.Then.Interleave {
+				continue
+			}
+			placed := map[*Node]bool{}
+			for _, fi := range o.First.Children {
+				if fi.Assigned != nil {
+					placed[fi.Assigned] = true
+				}
+			}
+			for _, ti := range o.Then.Children {
+				if ti.Assigned != nil && !placed[ti.Assigned] {
+					unassign(ti)
+					changed = true
+				}
+			}
+		}
+	}
+}
+
+// unassign takes r (and its members) off the node placement chose.
+func unassign(r *Resource) {
+	if r.Assigned != nil {
+		r.Assigned.numRsc--
+		r.Assigned = nil
+	}
+	for _, c := range r.Children {
+		unassign(c)
+	}
 }
 
 func (p *placement) allocateUnit(r *Resource) {

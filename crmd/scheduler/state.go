@@ -122,6 +122,9 @@ type Resource struct {
 	// cloneName is the name an anonymous clone instance's history was
 	// recorded under ("child:3", or "child" without a number).
 	cloneName string
+	// historyUnderBase is set on an anonymous clone when some node's
+	// history knows one of its instances by the bare configured id.
+	historyUnderBase bool
 	// pendingTask is an operation in flight, on pendingNode.
 	pendingTask string
 	pendingNode *Node
@@ -188,6 +191,24 @@ func (r *Resource) nameOn(n *Node) string {
 		return long
 	}
 	return r.Base
+}
+
+// shownName is the name crm_simulate prints for an action on r. It looks
+// the graph's id (the configured id of an anonymous instance) up among the
+// resources of the input: only an instance whose history carries the bare
+// id is found that way, on any node. Otherwise it prints the long id: the
+// name an active instance's history was recorded under, or the instance id
+// (crm_simulate shows an inactive instance by its instance id whatever
+// name its probes were recorded under).
+func (r *Resource) shownName() string {
+	cp := r.cloneParent()
+	if cp == nil || cp.Unique || cp.historyUnderBase {
+		return r.nameOn(nil)
+	}
+	if r.cloneName != "" && len(r.Running) > 0 {
+		return r.cloneName
+	}
+	return r.ID
 }
 
 // IsStonith reports whether r is a fencing device.
@@ -842,6 +863,9 @@ func (cl *Cluster) unpackStatus() {
 			}
 			if r.cloneName == "" && lr.ID != r.ID {
 				r.cloneName = lr.ID
+			}
+			if cp := r.cloneParent(); cp != nil && !cp.Unique && lr.ID == r.Base {
+				cp.historyUnderBase = true
 			}
 			cl.unpackHistory(r, n, lr, ns)
 		}

@@ -222,7 +222,11 @@ func ActionLine(a *Action) string {
 	if a.Interval > 0 {
 		task = fmt.Sprintf("%s=%d", a.Task, a.Interval)
 	}
-	return fmt.Sprintf("Resource action: %-15s %s on %s", a.Name, task, a.Node.Name)
+	name := a.Name
+	if a.Rsc != nil && a.Rsc.IsPrimitive() {
+		name = a.Rsc.shownName()
+	}
+	return fmt.Sprintf("Resource action: %-15s %s on %s", name, task, a.Node.Name)
 }
 
 // Text renders a crm_simulate -S summary: the cluster status, the
