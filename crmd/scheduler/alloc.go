@@ -388,23 +388,16 @@ func topOf(r *Resource) *Resource {
 	return r
 }
 
-// sortWeights are the node scores a resource is ordered by for
-// placement: its own table (a group's first member's, which holds the
-// group's), with the resources it is colocated with merged in the way
-// Pacemaker's cmp_resources does; no node availability is applied.
+// sortWeights are the node scores a resource is ordered by for placement:
+// its own table (a group's first member's, which holds the group's), with
+// no node availability applied. Pacemaker's cmp_resources also merges in
+// the scores of the resources it is colocated with; that is not done here.
 func (p *placement) sortWeights(r *Resource) map[string]cib.Score {
 	u := r
 	if r.IsGroup() && len(r.Children) > 0 {
 		u = r.Children[0]
 	}
-	w := copyWeights(u.Allowed)
-	for _, c := range p.colocs {
-		if c.Dep != r || !c.Influence || c.Score <= -cib.Infinity || c.Score >= cib.Infinity {
-			continue
-		}
-		_ = c
-	}
-	return w
+	return copyWeights(u.Allowed)
 }
 
 // sortedTops orders the top-level resources for placement as Pacemaker
@@ -412,7 +405,8 @@ func (p *placement) sortWeights(r *Resource) map[string]cib.Score {
 // other than default, as its cmp_resources: higher priority first, then
 // the higher score on the node a resource runs on (not running counts as
 // -INFINITY), then the higher score on each node in turn (nodes that can
-// run resources first, by name); ties keep the configuration order.
+// run resources first; with the balanced strategy the ones with more
+// capacity first; then by name); ties keep the configuration order.
 func (p *placement) sortedTops() []*Resource {
 	tops := append([]*Resource(nil), p.cl.Resources...)
 	nodes := append([]*Node(nil), p.cl.Nodes...)
@@ -420,6 +414,11 @@ func (p *placement) sortedTops() []*Resource {
 		a, b := nodes[i], nodes[j]
 		if a.canRun() != b.canRun() {
 			return a.canRun()
+		}
+		if p.cl.Options.PlacementStrategy == "balanced" {
+			if c := compareCapacity(a, b); c != 0 {
+				return c > 0
+			}
 		}
 		return a.Name < b.Name
 	})
@@ -745,12 +744,7 @@ func (p *placement) fits(r *Resource, n *Node) bool {
 	if p.cl.Options.PlacementStrategy == "default" {
 		return true
 	}
-	if n.remaining == nil {
-		n.remaining = map[string]int{}
-		for k, v := range n.Utilization {
-			n.remaining[k] = v
-		}
-	}
+	left := n.capacityLeft()
 	need := map[string]int{}
 	for _, q := range topOf(r).primitives() {
 		for k, v := range q.utilization() {
@@ -761,7 +755,7 @@ func (p *placement) fits(r *Resource, n *Node) bool {
 		need = r.utilization()
 	}
 	for k, v := range need {
-		if n.remaining[k] < v {
+		if left[k] < v {
 			return false
 		}
 	}
@@ -778,21 +772,42 @@ func (p *placement) consume(r *Resource, n *Node) {
 	}
 }
 
+// compareCapacity compares the capacity left on two nodes as Pacemaker's
+// balanced strategy does: one point for each utilization attribute a has
+// more of, minus one for each it has less of (an attribute a node does not
+// list counts as 0). Positive means a has more room.
 func compareCapacity(a, b *Node) int {
-	ta, tb := 0, 0
-	for _, v := range a.remaining {
-		ta += v
+	ra, rb := a.capacityLeft(), b.capacityLeft()
+	result := 0
+	cmp := func(x, y int) {
+		switch {
+		case x > y:
+			result++
+		case x < y:
+			result--
+		}
 	}
-	for _, v := range b.remaining {
-		tb += v
+	for k, v := range ra {
+		cmp(v, rb[k])
 	}
-	switch {
-	case ta > tb:
-		return 1
-	case ta < tb:
-		return -1
+	for k, v := range rb {
+		if _, ok := ra[k]; !ok {
+			cmp(0, v)
+		}
 	}
-	return 0
+	return result
+}
+
+// capacityLeft is the node's utilization minus what placement has given
+// it so far.
+func (n *Node) capacityLeft() map[string]int {
+	if n.remaining == nil {
+		n.remaining = map[string]int{}
+		for k, v := range n.Utilization {
+			n.remaining[k] = v
+		}
+	}
+	return n.remaining
 }
 
 func (p *placement) allocateGroup(g *Resource, w map[string]cib.Score) {
