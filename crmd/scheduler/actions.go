@@ -656,7 +656,8 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 		if want == RoleStarted && r.cloneParent() != nil && r.cloneParent().Promotable {
 			want = RoleUnpromoted
 		}
-		if orole != "" && orole != want && !(orole == RoleStarted && want == RoleUnpromoted) {
+		// A monitor without a role is for every role but Promoted.
+		if orole == "" && want == RolePromoted || orole != "" && orole != want && !(orole == RoleStarted && want == RoleUnpromoted) {
 			// A monitor of the role the resource leaves on this node is
 			// cancelled.
 			if ms := int(d / time.Millisecond); len(r.Running) == 1 && r.Running[0] == n {
@@ -674,10 +675,6 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 				}
 			}
 			continue
-		}
-		if orole == "" && want == RolePromoted {
-			// Monitors without a role apply to every role except when a
-			// role-specific one exists with the same interval.
 		}
 		ms := int(d / time.Millisecond)
 		h := r.history[n.Name]

@@ -344,7 +344,10 @@ func scaleScore(s cib.Score, factor float64) cib.Score {
 // mergeWeights adds the preferences of r (and, recursively, of the
 // resources colocated with r) scaled by factor to w, the way Pacemaker
 // merges the node scores of dependent resources into their primary's.
-func (p *placement) mergeWeights(r *Resource, w map[string]cib.Score, factor float64, depth int) map[string]cib.Score {
+// With positive (Pacemaker's pe_weights_positive, used when merging into a
+// clone), a dependent cannot make a node negative: a node with a positive
+// score that would turn negative keeps the score 1, one with 0 keeps 0.
+func (p *placement) mergeWeights(r *Resource, w map[string]cib.Score, factor float64, depth int, positive bool) map[string]cib.Score {
 	if r.merging || depth > 20 {
 		return w
 	}
@@ -354,14 +357,21 @@ func (p *placement) mergeWeights(r *Resource, w map[string]cib.Score, factor flo
 	work := copyWeights(w)
 	for _, n := range p.cl.Nodes {
 		cur, ok := work[n.Name]
-		if !ok {
+		if !ok || cur == pinnedPositive {
 			continue
 		}
 		s := p.nodeScore(rw, n)
 		if factor < 0 && s < 0 {
 			continue
 		}
-		work[n.Name] = cur.Add(scaleScore(s, factor))
+		next := cur.Add(scaleScore(s, factor))
+		if positive && next < 0 && cur >= 0 {
+			if cur > 0 {
+				work[n.Name] = pinnedPositive
+			}
+			continue
+		}
+		work[n.Name] = next
 	}
 	if !canRunAny(p, work) {
 		return w
@@ -374,10 +384,23 @@ func (p *placement) mergeWeights(r *Resource, w map[string]cib.Score, factor flo
 		if c.Prim != r || !c.Influence || c.Dep.allocated {
 			continue
 		}
-		work = p.mergeWeights(c.Dep, work, mult*float64(c.Score)/float64(cib.Infinity), depth+1)
+		work = p.mergeWeights(c.Dep, work, mult*float64(c.Score)/float64(cib.Infinity), depth+1, positive)
+	}
+	if positive {
+		for k, v := range work {
+			if v == pinnedPositive {
+				work[k] = 1
+			}
+		}
 	}
 	return work
 }
+
+// pinnedPositive marks, during a positive-only merge, a node whose
+// positive score a dependent tried to make negative: later dependents
+// leave it alone and it ends up as 1. It counts as a node that cannot run
+// the resource until then, as Pacemaker's INFINITY_HACK does.
+const pinnedPositive = -100 * cib.Infinity
 
 // topOf returns the placement unit of r: the resource itself unless it is
 // a group member (the group) — clone instances are their own units.
@@ -542,7 +565,7 @@ func (p *placement) allocateUnit(r *Resource) {
 		if c.Prim != r || !c.Influence || c.Dep.allocated || c.Dep.allocating {
 			continue
 		}
-		w = p.mergeWeights(c.Dep, w, float64(c.Score)/float64(cib.Infinity), 0)
+		w = p.mergeWeights(c.Dep, w, float64(c.Score)/float64(cib.Infinity), 0, r.IsClone())
 	}
 	r.placedWith = w
 	switch {
@@ -1026,30 +1049,38 @@ func (p *placement) addPromotionScores(cl, inst *Resource, iw map[string]cib.Sco
 		if !ok || !n.canRun() || s < 0 || !p.promotionScoreApplies(cl, inst, n) {
 			continue
 		}
-		if v := promotionAttr(cl, inst, n); v > 0 {
+		if v, _ := promotionAttr(cl, inst, n); v > 0 {
 			iw[n.Name] = s.Add(v)
 		}
 	}
 }
 
 // promotionAttr is the sum of the promotion score attributes of an
-// instance's primitives on n (master-ID for unique clones, else
-// master-BASE or promotion-BASE).
-func promotionAttr(cl, inst *Resource, n *Node) cib.Score {
+// instance's primitives on n, and whether any was set. Each primitive's is
+// master-NAME with the name its history knows it by (its instance id when
+// it has no history), and for an anonymous clone master-BASE (or
+// promotion-BASE) when that is unset.
+func promotionAttr(cl, inst *Resource, n *Node) (cib.Score, bool) {
 	var total cib.Score
+	found := false
 	for _, q := range inst.primitives() {
-		names := []string{"master-" + q.Base, "promotion-" + q.Base}
-		if cl.Unique {
-			names = append([]string{"master-" + q.ID}, names...)
+		name := q.cloneName
+		if name == "" {
+			name = q.ID
+		}
+		names := []string{"master-" + name}
+		if !cl.Unique {
+			names = append(names, "master-"+q.Base, "promotion-"+q.Base)
 		}
 		for _, name := range names {
 			if v, ok := n.Attrs[name]; ok {
 				total = total.Add(cib.ScoreOf(v, nil))
+				found = true
 				break
 			}
 		}
 	}
-	return total
+	return total, found
 }
 
 // promotionScoreApplies says whether an instance's promotion score on n
@@ -1107,18 +1138,8 @@ func (p *placement) promotionScore(cl, inst *Resource) (cib.Score, bool) {
 	}
 	var total cib.Score
 	found := false
-	for _, q := range inst.primitives() {
-		names := []string{"master-" + q.Base, "promotion-" + q.Base}
-		if cl.Unique {
-			names = append([]string{"master-" + q.ID}, names...)
-		}
-		for _, name := range names {
-			if v, ok := n.Attrs[name]; ok {
-				total = total.Add(cib.ScoreOf(v, nil))
-				found = true
-				break
-			}
-		}
+	if p.promotionScoreApplies(cl, inst, n) {
+		total, found = promotionAttr(cl, inst, n)
 	}
 	if m := p.promoLoc[cl]; m != nil {
 		if s, ok := m[n.Name]; ok {
@@ -1158,6 +1179,32 @@ func (p *placement) promote(cl *Resource) {
 			continue
 		}
 		cands = append(cands, cand{inst, s})
+	}
+	// Resources colocated with the promoted role pull promotion toward
+	// the nodes they prefer (apply_coloc_to_primary): their scores are
+	// merged into a node table holding each candidate's score, positive
+	// only, so a node they reject keeps a promotion score of at least 1.
+	var deps []*colocation
+	for _, c := range p.colocs {
+		if c.Prim == cl && c.PrimRole == RolePromoted && c.Influence && c.Dep != cl {
+			deps = append(deps, c)
+		}
+	}
+	if len(deps) > 0 && len(cands) > 0 {
+		table := map[string]cib.Score{}
+		for _, n := range p.cl.Nodes {
+			table[n.Name] = 0
+		}
+		for _, c := range cands {
+			n := c.inst.assignedNode()
+			table[n.Name] = table[n.Name].Add(c.score)
+		}
+		for _, c := range deps {
+			table = p.mergeWeights(c.Dep, table, float64(c.Score)/float64(cib.Infinity), 0, true)
+		}
+		for i := range cands {
+			cands[i].score = table[cands[i].inst.assignedNode().Name]
+		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		if cands[i].score != cands[j].score {
