@@ -34,8 +34,12 @@ type expAction struct {
 
 // edgeKey names an action the same way for both graphs: the operation, its
 // key (a cancel by the key of the monitor it cancels) and the node of a
-// resource operation.
+// resource operation; a pseudo action by its key alone (Pacemaker names the
+// operation of a notification milestone "notified" or "notify").
 func (a expAction) edgeKey() string {
+	if a.XMLName.Local == "pseudo_event" {
+		return "pseudo " + a.Key
+	}
 	if a.XMLName.Local != "rsc_op" {
 		return a.Op + " " + a.Key
 	}
@@ -47,7 +51,10 @@ func vigilEdgeKey(a *Action) string {
 	if a.Task == "cancel" {
 		key = a.Name + "_monitor_" + strconv.Itoa(a.Interval)
 	}
-	if a.Pseudo || a.Node == nil {
+	if a.Pseudo {
+		return "pseudo " + key
+	}
+	if a.Node == nil {
 		return a.Task + " " + key
 	}
 	return a.Task + " " + key + " " + a.Node.Name
