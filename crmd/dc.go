@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,9 @@ type dcLoop struct {
 	epoch      [2]int64
 	sent       map[int]*sentAction
 	pending    bool // something changed since the last schedule
+	// warned are the scheduler's warnings last logged, so that each is
+	// logged when it appears, not at every transition.
+	warned string
 }
 
 // completion is an action's outcome to give the engine once the status
@@ -577,6 +581,12 @@ func (d *dcLoop) schedule(ctx context.Context) {
 		return
 	}
 	res := scheduler.Schedule(scheduler.Input{CIB: transition.WithNodes(c), Now: time.Now()})
+	if w := strings.Join(res.Warnings, "\n"); w != d.warned {
+		d.warned = w
+		for _, line := range res.Warnings {
+			d.log.Warn("scheduler: " + line)
+		}
+	}
 	if len(res.Graph.Executed()) == 0 {
 		return
 	}

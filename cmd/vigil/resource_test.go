@@ -15,7 +15,7 @@ import (
 func twoNodeCIB(t *testing.T) *cib.CIB {
 	t.Helper()
 	c, err := cib.Unmarshal([]byte(`<cib validate-with="pacemaker-3.7" epoch="2" num_updates="3" admin_epoch="0">
-  <configuration><crm_config/><nodes/><resources>
+  <configuration><crm_config><cluster_property_set id="o"><nvpair id="o-st" name="stonith-enabled" value="false"/></cluster_property_set></crm_config><nodes/><resources>
     <primitive id="d1" class="plugin" type="dummy"/>
     <primitive id="d2" class="plugin" type="dummy"/>
   </resources><constraints/></configuration><status/></cib>`))

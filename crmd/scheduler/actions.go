@@ -205,16 +205,21 @@ func (b *builder) order(first, then *Action) {
 func Schedule(in Input) *Result {
 	cl := Unpack(in.CIB, in.Now)
 	p := &placement{cl: cl, ev: &ruleEnv{now: in.Now}}
+	restore := cl.unmanageWithoutFencingDevice()
 	p.constraints()
 	p.baseWeights()
 	p.allocate()
 	b := &builder{p: p, g: &Graph{}, byKey: map[string]*Action{}, byRsc: map[*Resource][]*Action{}, edges: map[Edge]bool{}}
 	b.build()
+	restore()
 	res := &Result{Cluster: cl, Graph: b.g, Summary: b.summary}
 	if in.FromExecutionDate {
 		res.Notes = append(res.Notes, "Using the original execution date of: "+in.Now.UTC().Format("2006-01-02 15:04:05Z"))
 	}
 	res.Warnings = append(res.Warnings, cl.warnings...)
+	if cl.noFencingDevice {
+		res.Warnings = append(res.Warnings, "resource start-up disabled since no STONITH resources have been defined: configure a stonith resource, or set stonith-enabled=false (shared data needs fencing to stay safe)")
+	}
 	for _, l := range p.loops {
 		res.Warnings = append(res.Warnings, "colocation loop through "+l)
 	}
@@ -546,6 +551,33 @@ func (b *builder) build() {
 	}
 	// Fencing actions before the pseudo stops they imply.
 	b.summarize(changes, fenceActs)
+}
+
+// unmanageWithoutFencingDevice leaves every resource alone for this
+// transition when fencing is enabled but no fencing device is configured,
+// as Pacemaker does: nothing may start or stop while a failed node could
+// not be fenced (probes still run). The returned function restores the
+// resources' own setting, which the status display shows.
+func (cl *Cluster) unmanageWithoutFencingDevice() func() {
+	if !cl.Options.StonithEnabled {
+		return func() {}
+	}
+	all := cl.AllResources()
+	for _, r := range all {
+		if r.IsStonith() {
+			return func() {}
+		}
+	}
+	cl.noFencingDevice = true
+	saved := make([]bool, len(all))
+	for i, r := range all {
+		saved[i], r.Managed = r.Managed, false
+	}
+	return func() {
+		for i, r := range all {
+			r.Managed = saved[i]
+		}
+	}
 }
 
 // anyManaged reports whether some top-level resource is managed, as

@@ -49,6 +49,9 @@ func (res *Result) Explain(id string) (*Explanation, error) {
 	}
 	q := prims[0]
 	ex := &Explanation{Resource: id, Outcome: outcome(r, q)}
+	if cl.noFencingDevice {
+		ex.Outcome = "Nothing is started or stopped: stonith-enabled=true but no stonith resource is configured (configure one, or set stonith-enabled=false). " + ex.Outcome
+	}
 	ancestors := []*Resource{}
 	for a := q; a != nil; a = a.Parent {
 		ancestors = append(ancestors, a)

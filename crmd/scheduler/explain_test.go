@@ -49,3 +49,51 @@ func TestExplain(t *testing.T) {
 		t.Errorf("Explain(nope) = %v, want ErrNoSuchResource", err)
 	}
 }
+
+// TestNoFencingDevice: with stonith-enabled (the default) and no stonith
+// resource, Pacemaker starts and stops nothing (probes still run); the
+// result warns and the explanation says why.
+func TestNoFencingDevice(t *testing.T) {
+	doc := func(props, rscs string) string {
+		return `<cib admin_epoch="0" epoch="1" num_updates="1" have-quorum="1" validate-with="pacemaker-3.7"><configuration><crm_config><cluster_property_set id="o">` + props + `</cluster_property_set></crm_config>` +
+			`<nodes><node id="1" uname="n1"/></nodes><resources><primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>` + rscs + `</resources><constraints/></configuration><status>` +
+			`<node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"/></status></cib>`
+	}
+	for _, tc := range []struct {
+		name, props, rscs string
+		starts            bool
+	}{
+		{"default stonith-enabled, no device", "", "", false},
+		{"stonith-enabled=false", `<nvpair id="o1" name="stonith-enabled" value="false"/>`, "", true},
+		{"with a device", "", `<primitive id="f" class="stonith" type="fence_dummy"/>`, true},
+	} {
+		c, err := cib.Unmarshal([]byte(doc(tc.props, tc.rscs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := Schedule(Input{CIB: c, Now: time.Unix(1700000000, 0)})
+		started, probed := false, false
+		for _, a := range res.Graph.Executed() {
+			if a.Name == "d" && a.Task == "start" {
+				started = true
+			}
+			if a.Name == "d" && a.Task == "monitor" && a.Interval == 0 {
+				probed = true
+			}
+		}
+		if started != tc.starts || !probed {
+			t.Errorf("%s: d started=%v probed=%v, want started=%v probed=true", tc.name, started, probed, tc.starts)
+		}
+		warned := strings.Contains(strings.Join(res.Warnings, "\n"), "no STONITH resources")
+		if warned == tc.starts {
+			t.Errorf("%s: warning given=%v: %q", tc.name, warned, res.Warnings)
+		}
+		ex, err := res.Explain("d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(ex.Text(), "no stonith resource is configured") == tc.starts {
+			t.Errorf("%s: explanation:\n%s", tc.name, ex.Text())
+		}
+	}
+}

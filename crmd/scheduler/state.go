@@ -281,6 +281,9 @@ type Cluster struct {
 	byID      map[string]*Resource
 	warnings  []string
 	props     map[string]string
+	// noFencingDevice is set while scheduling when fencing is enabled
+	// but no fencing device is configured: every resource is left alone.
+	noFencingDevice bool
 }
 
 // ExecutionDate returns the time a saved CIB was scheduled at (its
