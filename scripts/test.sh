@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # (network namespaces for IPaddr2), and the fence agents vigil-fenced bridges
 # to (fence-agents).
 # crm_verify (pacemaker-cli-utils) checks the CIBs vigil configure writes.
-debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2 fence-agents pacemaker-cli-utils)
+debian_packages=(systemd nftables resource-agents pacemaker-resource-agents iproute2 fence-agents pacemaker-cli-utils python3)
 
 install_debian_packages() {
 	local missing=()

@@ -11,33 +11,16 @@ import (
 	"time"
 
 	"github.com/vigil-ha/vigil/crmd/cib"
+	"github.com/vigil-ha/vigil/internal/pcmkcases"
 )
 
-// caseDir finds ../shared/pcmk-scheduler relative to the module root, or
-// /work/shared/pcmk-scheduler where a clone lives elsewhere (CI clones the
-// repository into a directory of its own).
+// caseDir finds Pacemaker's scheduler regression cases.
 func caseDir(t testing.TB) string {
-	dir, err := filepath.Abs(".")
+	dir, err := pcmkcases.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("module root not found")
-		}
-		dir = parent
-	}
-	beside := filepath.Join(filepath.Dir(dir), "shared", "pcmk-scheduler")
-	if _, err := os.Stat(beside); err != nil {
-		if _, err := os.Stat("/work/shared/pcmk-scheduler"); err == nil {
-			return "/work/shared/pcmk-scheduler"
-		}
-	}
-	return beside
+	return dir
 }
 
 var spaceRE = regexp.MustCompile(`\s+`)
