@@ -754,8 +754,23 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next && !r.Failed
 		return
 	}
-	multiple := len(r.Running) > 1
+	// Copies on unclean nodes go with their node's fencing: they make a
+	// resource neither multiply active nor moved (pe__find_active_on
+	// counts the clean ones).
+	var clean []*Node
 	for _, n := range r.Running {
+		if !n.Unclean {
+			clean = append(clean, n)
+		}
+	}
+	multiple := len(clean) > 1
+	stays := next != nil && len(clean) == 1 && clean[0] == next && !r.Failed
+	for _, n := range r.Running {
+		if stays && n.Unclean {
+			// Nothing stops a resource that stays where it is: the copy
+			// on the unclean node ends with its fencing.
+			continue
+		}
 		needStop := multiple || next == nil || n != next || r.Failed
 		stop := b.action(r, r.nameOn(n), "stop", 0, n)
 		c.stop[n.Name] = stop
@@ -787,7 +802,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		c.stopping = len(r.Running) > 0
 		return
 	}
-	cur := len(r.Running) == 1 && r.Running[0] == next && !r.Failed
+	cur := stays
 	if !cur {
 		startA.Optional = false
 		c.moving = len(r.Running) > 0
