@@ -715,6 +715,11 @@ func (b *builder) recurring(r *Resource, n *Node, role string, required bool) {
 		if required || !have || b.p.cl.monitorChanged(r, n, ms) {
 			a.Optional = false
 		}
+		if cl := b.p.cl; !cl.Quorate && r.Meta["requires"] != "nothing" &&
+			(cl.Options.NoQuorumPolicy == "stop" || cl.Options.NoQuorumPolicy == "demote") {
+			// A recurring monitor requires quorum like a start does.
+			a.Runnable = false
+		}
 		// A recurring monitor runs once its resource reached the role it
 		// checks: after the start, the promote to Promoted or the demote
 		// from it.
@@ -752,6 +757,13 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 		// Unmanaged: nothing is done, but a resource that stays active
 		// does not block what is ordered after its start.
 		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next && !r.Failed
+		// Its monitors still run where it is active (on its current node,
+		// the first it was found on), unless it is blocked or in
+		// maintenance (its own, its node's or the cluster's): a monitor
+		// the history lacks is started.
+		if n := r.currentNode(); n != nil && !r.Blocked && !r.Maintenance && !cl.Options.MaintenanceMode && n.Online && !n.Unclean && !n.Maintenance {
+			b.recurring(r, n, r.Role, false)
+		}
 		return
 	}
 	// Copies on unclean nodes go with their node's fencing: they make a
@@ -1327,7 +1339,7 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 	}
 	// Actions ordered after unrunnable starts cannot run either.
 	for _, c := range changes {
-		if c.start != nil && !c.start.Runnable {
+		if c.start != nil && !c.start.Runnable && c.r.Managed {
 			if c.promote != nil {
 				c.promote.Runnable = false
 			}
