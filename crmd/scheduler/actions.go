@@ -490,18 +490,21 @@ func (b *builder) build() {
 	}
 	// Recurring monitors to cancel: all of a resource in maintenance, and
 	// those no longer configured.
+	// Pacemaker checks the histories of nodes that can run resources or
+	// are in maintenance only (pcmk__handle_rsc_config_changes).
 	var orphanCancels []*Action
 	for _, r := range cl.Primitives() {
+		maint := r.Maintenance || cl.Options.MaintenanceMode
 		for _, n := range r.Running {
 			h := r.history[n.Name]
-			if h == nil {
+			if h == nil || !n.Maintenance && !n.canRun() {
 				continue
 			}
 			var ivs []int
 			for iv, on := range h.recurring {
 				// A monitor no longer configured is cancelled where the
 				// resource stays; where it stops, the stop ends it.
-				if on && (r.Maintenance || (!b.monitorConfigured(r, iv) && r.Assigned == n)) {
+				if on && (maint || (!b.monitorConfigured(r, iv) && r.Assigned == n)) {
 					ivs = append(ivs, iv)
 				}
 			}
