@@ -494,17 +494,20 @@ func (b *builder) build() {
 	// are in maintenance only (pcmk__handle_rsc_config_changes).
 	var orphanCancels []*Action
 	for _, r := range cl.Primitives() {
-		maint := r.Maintenance || cl.Options.MaintenanceMode
+		// Monitors are cancelled for a resource in maintenance, in a
+		// cluster in maintenance-mode, and on a node in maintenance.
+		maint := r.maintenanceMeta || cl.Options.MaintenanceMode
 		for _, n := range r.Running {
 			h := r.history[n.Name]
-			if h == nil || !n.Maintenance && !n.canRun() {
+			if h == nil || r.Orphan || !n.Maintenance && !n.canRun() {
+				// (Nor an orphan's: process_rsc_history skips them.)
 				continue
 			}
 			var ivs []int
 			for iv, on := range h.recurring {
 				// A monitor no longer configured is cancelled where the
 				// resource stays; where it stops, the stop ends it.
-				if on && (maint || (!b.monitorConfigured(r, iv) && r.Assigned == n)) {
+				if on && (maint || n.Maintenance || (!b.monitorConfigured(r, iv) && r.Assigned == n)) {
 					ivs = append(ivs, iv)
 				}
 			}

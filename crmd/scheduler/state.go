@@ -108,6 +108,9 @@ type Resource struct {
 	// maintenance the resource runs on: it is left alone and its monitors
 	// are cancelled.
 	Maintenance bool
+	// maintenanceMeta is set by the maintenance meta attribute itself
+	// (not by running on a node in maintenance).
+	maintenanceMeta bool
 
 	// Current state (primitives).
 	Running []*Node
@@ -601,6 +604,7 @@ func (cl *Cluster) newResource(r *cib.Resource, parent *Resource, ev *ruleEnv, s
 	if v, ok := m["maintenance"]; ok && cib.IsTrue(v) {
 		rr.Managed = false
 		rr.Maintenance = true
+		rr.maintenanceMeta = true
 	}
 	if cl.Options.MaintenanceMode {
 		rr.Managed = false
