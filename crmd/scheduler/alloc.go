@@ -927,13 +927,16 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 		return iw
 	}
 	stopped := cl.TargetRole == RoleStopped
+	insts = p.sortInstances(cl, insts)
 	// Instances keep their current node when they can.
 	for _, inst := range insts {
 		if stopped || count >= max || inst.Orphan {
 			break
 		}
 		cur := inst.currentNode()
-		if cur == nil {
+		if cur == nil || inst.anyFailed() {
+			// A failed instance is not kept in place first: it is
+			// placed with the others.
 			continue
 		}
 		iw := instWeights(inst)
@@ -1003,6 +1006,77 @@ func (p *placement) allocateClone(cl *Resource, w map[string]cib.Score) {
 	if cl.Promotable {
 		p.promote(cl)
 	}
+}
+
+// sortInstances orders a clone's instances for placement as Pacemaker's
+// pcmk__cmp_instance: of two active instances the one active on fewer
+// nodes; one not active on a node it is no longer allowed on (an inactive
+// one counts as such); the higher priority; an active one; one whose node
+// can run resources; one whose clone is allowed on its node; one that did
+// not fail; then the instance number. An instance active where it may no
+// longer run thus comes after the inactive ones, which take the free
+// nodes first: Pacemaker stops it and starts another instance rather than
+// moving it.
+func (p *placement) sortInstances(cl *Resource, insts []*Resource) []*Resource {
+	type key struct {
+		nnodes  int
+		node    *Node
+		allowed bool
+		failed  bool
+	}
+	keys := map[*Resource]key{}
+	for _, inst := range insts {
+		k := key{failed: inst.anyFailed()}
+		for _, q := range inst.primitives() {
+			if len(q.Running) > k.nnodes {
+				k.nnodes = len(q.Running)
+			}
+		}
+		k.node = inst.currentNode()
+		k.allowed = true
+		if k.node != nil {
+			w := inst.Allowed
+			if inst.IsGroup() && len(inst.Children) > 0 {
+				w = inst.Children[0].Allowed
+			}
+			if s, ok := w[k.node.Name]; !ok || s < 0 {
+				k.allowed, k.node = false, nil
+			}
+		}
+		keys[inst] = k
+	}
+	out := append([]*Resource(nil), insts...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := keys[out[i]], keys[out[j]]
+		if a.nnodes > 0 && b.nnodes > 0 && a.nnodes != b.nnodes {
+			return a.nnodes < b.nnodes
+		}
+		if a.allowed != b.allowed {
+			return a.allowed
+		}
+		if out[i].Priority != out[j].Priority {
+			return out[i].Priority > out[j].Priority
+		}
+		if (a.node == nil) != (b.node == nil) {
+			return a.node != nil
+		}
+		if a.node == nil {
+			return false
+		}
+		if ca, cb := a.node.canRun(), b.node.canRun(); ca != cb {
+			return ca
+		}
+		_, pa := cl.Allowed[a.node.Name]
+		_, pb := cl.Allowed[b.node.Name]
+		if pa != pb {
+			return pa
+		}
+		if a.failed != b.failed {
+			return !a.failed
+		}
+		return false
+	})
+	return out
 }
 
 // anyFailed reports whether any primitive of r failed.
