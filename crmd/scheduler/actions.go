@@ -1050,23 +1050,6 @@ func (b *builder) endpoints(changes map[*Resource]*change, r *Resource, task str
 // confirmed-post_notify_DONE, and a notify operation on every instance
 // active before (pre) or after (post) the transition.
 func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pairs [][2]string) {
-	var before, after []*Resource
-	for _, inst := range r.Children {
-		for _, q := range inst.primitives() {
-			if !q.Managed {
-				// An unmanaged instance is told nothing: its notify
-				// operations stay optional, as all its actions do.
-				continue
-			}
-			c := changes[q]
-			if len(q.Running) > 0 && q.Running[0].Online && !q.Running[0].Unclean {
-				before = append(before, q)
-			}
-			if q.Assigned != nil && c != nil && c.start != nil && c.start.Runnable && !c.blockedStop {
-				after = append(after, q)
-			}
-		}
-	}
 	var lists map[string]string
 	for _, pr := range pairs {
 		begin, end := b.pseudo(r.ID, pr[0]), b.pseudo(r.ID, pr[1])
@@ -1089,32 +1072,74 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 		b.order(preDone, begin)
 		b.order(end, post)
 		b.order(post, postDone)
-		targets := before
-		if pr[0] == "promote" {
-			// Promotion happens after the starts: everything active then
-			// hears of it.
-			targets = after
-		}
-		for _, q := range targets {
-			node := q.Assigned
-			if pr[0] != "promote" {
-				node = q.Running[0]
+		notifyPre := func(q *Resource, n *Node) {
+			if n == nil || !n.Online || !pre.Runnable {
+				return
 			}
-			n := b.notifyAction(q, node, "pre_"+pr[0])
-			n.Notify = preInfo
-			b.order(pre, n)
-			b.order(n, preDone)
+			a := b.notifyAction(q, n, "pre_"+pr[0])
+			a.Notify = preInfo
+			b.order(pre, a)
+			b.order(a, preDone)
 		}
-		for _, q := range after {
-			n := b.notifyAction(q, q.Assigned, "post_"+pr[1])
-			n.Notify = postInfo
-			b.order(post, n)
-			b.order(n, postDone)
+		notifyPost := func(q *Resource, n *Node) {
+			if n == nil || !n.Online || !post.Runnable {
+				return
+			}
+			a := b.notifyAction(q, n, "post_"+pr[1])
+			a.Notify = postInfo
+			b.order(post, a)
+			b.order(a, postDone)
 			// An instance's recurring monitors wait for the post
 			// notifications to complete.
-			for _, a := range b.byRsc[q] {
-				if a.Task == "monitor" && a.Interval > 0 {
-					b.order(postDone, a)
+			for _, m := range b.byRsc[q] {
+				if m.Task == "monitor" && m.Interval > 0 {
+					b.order(postDone, m)
+				}
+			}
+		}
+		// Who is told, as Pacemaker's create_notifications decides it
+		// for each instance: of a stop or demote, the instances active
+		// now, where they are (not on a node whose fencing stops them),
+		// and afterwards those that stay; of a start or promote, the
+		// instances that will be active, where they will be, before it
+		// unless they are the ones starting.
+		for _, inst := range r.Children {
+			for _, q := range inst.primitives() {
+				if !q.Managed {
+					// An unmanaged instance is told nothing: its notify
+					// operations stay optional, as all its actions do.
+					continue
+				}
+				c := changes[q]
+				if c == nil {
+					continue
+				}
+				var stop *Action
+				for _, n := range q.Running {
+					if st := c.stop[n.Name]; st != nil {
+						stop = st
+						break
+					}
+				}
+				switch pr[0] {
+				case "stop", "demote":
+					for _, n := range q.Running {
+						if stop != nil && stop.Pseudo && n.Unclean {
+							continue
+						}
+						notifyPre(q, n)
+						if pr[0] == "demote" || stop == nil || stop.Optional {
+							notifyPost(q, n)
+						}
+					}
+				case "start", "promote":
+					if q.Assigned == nil || q.NextRole == RoleStopped {
+						continue
+					}
+					if pr[0] != "start" || c.start == nil || c.start.Optional {
+						notifyPre(q, q.Assigned)
+					}
+					notifyPost(q, q.Assigned)
 				}
 			}
 		}
