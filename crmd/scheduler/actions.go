@@ -152,6 +152,16 @@ type builder struct {
 	byRsc map[*Resource][]*Action
 	// edges makes order idempotent.
 	edges map[Edge]bool
+	// fencedStops are the stops of clone instances with notifications
+	// that a node's fencing implies: each gets a notification of its own.
+	fencedStops []fencedStop
+}
+
+// fencedStop is the stop of instance q on node n that fencing f implies.
+type fencedStop struct {
+	q *Resource
+	n *Node
+	f *Action
 }
 
 func (b *builder) action(rsc *Resource, name, task string, interval int, node *Node) *Action {
@@ -530,6 +540,7 @@ func (b *builder) build() {
 			}
 		}
 	}
+	b.secondaryNotifications(changes)
 	// A monitor cancelled because it is no longer configured or its
 	// resource is in maintenance goes after the resource's stops, as
 	// pcmk__schedule_cancel orders it (the stop ends it anyway).
@@ -801,6 +812,9 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 				if f := fenced(n); f != nil {
 					stop.Pseudo = true
 					b.order(f, stop)
+					if cp := r.cloneParent(); cp != nil && cp.Notify {
+						b.fencedStops = append(b.fencedStops, fencedStop{r, n, f})
+					}
 				} else {
 					stop.Runnable = false
 				}
@@ -1140,6 +1154,50 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 						notifyPre(q, q.Assigned)
 					}
 					notifyPost(q, q.Assigned)
+				}
+			}
+		}
+	}
+}
+
+// secondaryNotifications tells a clone with notifications that fencing
+// stopped one of its instances, right after the fencing, as Pacemaker's
+// create_secondary_notification: the pseudo actions
+// INSTANCE_post_notify_stop and INSTANCE_notified around a post
+// notification of every instance active elsewhere that stays.
+func (b *builder) secondaryNotifications(changes map[*Resource]*change) {
+	for _, fs := range b.fencedStops {
+		q := fs.q
+		post := b.action(q, q.Base, "post_notify_stop", 0, nil)
+		done := b.action(q, q.Base, "notified", 0, nil)
+		for _, a := range []*Action{post, done} {
+			a.Pseudo, a.Optional = true, false
+		}
+		b.order(fs.f, post)
+		b.order(post, done)
+		info := &Notification{Type: "post", Operation: "stop", KeyType: "post", KeyOperation: "stop",
+			Lists: map[string]string{"notify_stop_resource": q.ID, "notify_stop_uname": fs.n.Name}}
+		for _, inst := range q.cloneParent().Children {
+			for _, o := range inst.primitives() {
+				c := changes[o]
+				if c == nil || !o.Managed {
+					continue
+				}
+				var stop *Action
+				for _, m := range o.Running {
+					if st := c.stop[m.Name]; st != nil {
+						stop = st
+						break
+					}
+				}
+				for _, m := range o.Running {
+					if stop != nil && (!stop.Optional || stop.Pseudo && m.Unclean) || !m.Online {
+						continue
+					}
+					a := b.notifyAction(o, m, "post_stop_fenced_"+q.ID)
+					a.Notify = info
+					b.order(post, a)
+					b.order(a, done)
 				}
 			}
 		}
