@@ -772,8 +772,9 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 	}
 	if !r.Managed {
 		// Unmanaged: nothing is done, but a resource that stays active
-		// does not block what is ordered after its start.
-		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next && !r.Failed
+		// (even failed) does not block what is ordered after its start;
+		// a blocked one (a failure with on-fail=block) does.
+		startA.Runnable = next != nil && len(r.Running) > 0 && r.Running[0] == next && !r.Blocked
 		// Its monitors still run where it is active (on its current node,
 		// the first it was found on), unless it is blocked or in
 		// maintenance (its own, its node's or the cluster's): a monitor
