@@ -907,6 +907,13 @@ func (b *builder) propagate(changes map[*Resource]*change) {
 				continue
 			}
 			if !fc.start.Optional && fc.start.Runnable && tc.start.Optional && tc.start.Runnable && tc.r.Assigned != nil && len(tc.r.Running) == 1 && tc.r.Managed {
+				if tc.r.pendingTask == "start" && tc.r.pendingNode == tc.r.Running[0] && !requiredStop(fc) {
+					// A start still in flight is issued again anyway, not
+					// restarted: there is nothing to stop yet (unless
+					// the first stops too: the stop order then asks for
+					// its stop).
+					continue
+				}
 				tc.start.Optional = false
 				if s := tc.stop[tc.r.Running[0].Name]; s != nil {
 					s.Optional = false
@@ -1499,6 +1506,16 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+}
+
+// requiredStop reports whether a change stops its resource somewhere.
+func requiredStop(c *change) bool {
+	for _, st := range c.stop {
+		if !st.Optional {
+			return true
+		}
+	}
+	return false
 }
 
 // managedAssigned reports whether a managed primitive of r is placed.
