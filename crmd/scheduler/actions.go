@@ -1433,6 +1433,12 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 		}
 		c.stopping = true
 		c.blockedStop = true
+		// Its clone or group now stops too: their stop milestones are
+		// required as a child's stop makes them (group_action_flags).
+		for p := r.Parent; p != nil; p = p.Parent {
+			b.pseudo(p.ID, "stop").Optional = false
+			b.pseudo(p.ID, "stopped").Optional = false
+		}
 	}
 	// Actions ordered after unrunnable starts cannot run either.
 	for _, c := range changes {
