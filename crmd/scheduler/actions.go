@@ -1346,7 +1346,9 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 				c.blocked = "quorum freeze"
 			}
 		case "stop", "suicide", "demote":
-			if cl.Options.NoQuorumPolicy != "demote" {
+			// demote demotes promotable clones (no promotion: see
+			// promote) and stops everything else.
+			if cp := c.r.cloneParent(); cl.Options.NoQuorumPolicy != "demote" || cp == nil || !cp.Promotable {
 				c.start.Runnable = false
 				c.blocked = "no quorum"
 			}
