@@ -257,6 +257,15 @@ func (p *placement) applyFailures(r *Resource) {
 				p.anonBanned = map[string]bool{}
 			}
 			p.anonBanned[key] = true
+			// Pacemaker bans the clone itself (its top resource), which
+			// is what the resources colocated with it see.
+			top := cp
+			for top.Parent != nil {
+				top = top.Parent
+			}
+			if top.Allowed != nil {
+				top.Allowed[n.Name] = -cib.Infinity
+			}
 			for _, inst := range cp.Children {
 				for _, q := range inst.primitives() {
 					if q.Base == r.Base {
