@@ -1257,6 +1257,14 @@ func (p *placement) promote(cl *Resource) {
 		if inst.assignedNode() == nil {
 			continue
 		}
+		if !allManaged(inst) {
+			// An unmanaged instance keeps its role: one promoted stays
+			// promoted (first of all), any other cannot be promoted.
+			if inst.Role == RolePromoted {
+				cands = append(cands, cand{inst, cib.Infinity})
+			}
+			continue
+		}
 		s, ok := p.promotionScore(cl, inst)
 		if !ok || s < 0 {
 			continue
