@@ -1003,6 +1003,14 @@ func (cl *Cluster) unpackHistory(r *Resource, n *Node, lr *cib.LRMResource, ns *
 			// Cancelled.
 			continue
 		}
+		if (o.call == -1 || o.status == -1) && o.rc != o.expected && cl.opExpired(r, n, h, o) {
+			// An operation still pending whose result is older than
+			// the failure-timeout is forgotten like an expired failure
+			// (Pacemaker checks expiry first).
+			if o.interval == 0 || (n.Online && !n.Unclean) {
+				continue
+			}
+		}
 		if o.call == -1 || o.status == -1 {
 			switch o.task {
 			case "start", "migrate_from", "promote", "demote", "stop":
