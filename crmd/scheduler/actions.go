@@ -1429,8 +1429,23 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			continue
 		}
 		for _, n := range r.Running {
-			if st := c.stop[n.Name]; st != nil {
-				st.Optional = false
+			st := c.stop[n.Name]
+			if st == nil {
+				continue
+			}
+			st.Optional = false
+			if r.Role == RolePromoted {
+				// A promoted instance is demoted before it stops.
+				d := b.action(r, r.nameOn(n), "demote", 0, n)
+				d.Optional = false
+				c.demote = d
+				b.order(d, st)
+				if p := r.Parent; p != nil && p.IsClone() {
+					begin, end := b.pseudo(p.ID, "demote"), b.pseudo(p.ID, "demoted")
+					begin.Optional, end.Optional = false, false
+					b.order(begin, d)
+					b.order(d, end)
+				}
 			}
 		}
 		c.stopping = true
