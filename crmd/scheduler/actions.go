@@ -1176,8 +1176,15 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 func (b *builder) secondaryNotifications(changes map[*Resource]*change) {
 	for _, fs := range b.fencedStops {
 		q := fs.q
-		post := b.action(q, q.Base, "post_notify_stop", 0, nil)
-		done := b.action(q, q.Base, "notified", 0, nil)
+		// The graph names them by the instance's history name and the
+		// notified operation when it has one (an anonymous instance
+		// known by its bare id), else by the instance id and the fencing.
+		name, postTask, doneTask := q.ID, "post_notify_stonith", "confirmed-post_notify_stonith"
+		if cp := q.cloneParent(); !cp.Unique && q.cloneName != "" {
+			name, postTask, doneTask = q.cloneName, "post_notify_stop", "notified"
+		}
+		post := b.action(q, name, postTask, 0, nil)
+		done := b.action(q, name, doneTask, 0, nil)
 		for _, a := range []*Action{post, done} {
 			a.Pseudo, a.Optional = true, false
 		}

@@ -44,6 +44,9 @@ type placement struct {
 	// anonBanned records the anonymous clone bans applied (clone, base
 	// resource and node).
 	anonBanned map[string]bool
+	// revokedPromotion are the ticket dependencies whose ticket is not
+	// granted or in standby.
+	revokedPromotion []ticketDep
 }
 
 func (p *placement) nodeList() []*Node { return p.cl.Nodes }
@@ -112,6 +115,7 @@ func (p *placement) baseWeights() {
 	for _, r := range cl.Resources {
 		inherit(r)
 	}
+	p.applyTickets()
 	// Stickiness and failures on primitives.
 	for _, r := range cl.Primitives() {
 		p.applyFailures(r)
@@ -1254,7 +1258,7 @@ func (p *placement) promote(cl *Resource) {
 	}
 	var cands []cand
 	for _, inst := range cl.Children {
-		if inst.assignedNode() == nil {
+		if inst.assignedNode() == nil || p.promotionRevoked(cl) {
 			continue
 		}
 		if !allManaged(inst) {

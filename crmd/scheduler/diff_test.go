@@ -24,6 +24,9 @@ import (
 const (
 	diffSeed  = 20260601
 	diffCases = 240
+	// diffTicketCases more cases come from genClusterTickets (numbered
+	// after the others; DIFF_TICKET_CASES changes how many).
+	diffTicketCases = 60
 )
 
 var (
@@ -98,7 +101,8 @@ func TestDifferential(t *testing.T) {
 		t.Skip("crm_simulate not found: install pacemaker-cli-utils to compare with Pacemaker")
 	}
 	seed := envInt("DIFF_SEED", diffSeed)
-	n := int(envInt("DIFF_CASES", diffCases))
+	plain := int(envInt("DIFF_CASES", diffCases))
+	n := plain + int(envInt("DIFF_TICKET_CASES", diffTicketCases))
 	dir := os.Getenv("DIFF_OUT")
 	if dir == "" {
 		dir = t.TempDir()
@@ -113,7 +117,7 @@ func TestDifferential(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results[i] = runDiffCase(bin, dir, seed, i)
+				results[i] = runDiffCase(bin, dir, seed, i, i >= plain)
 			}
 		}()
 	}
@@ -170,9 +174,13 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-func runDiffCase(bin, dir string, seed int64, i int) diffResult {
+func runDiffCase(bin, dir string, seed int64, i int, tickets bool) diffResult {
 	r := diffResult{i: i}
-	r.cib = genCluster(diffCaseSeed(seed, i))
+	if tickets {
+		r.cib = genClusterTickets(diffCaseSeed(seed, i))
+	} else {
+		r.cib = genCluster(diffCaseSeed(seed, i))
+	}
 	r.path = filepath.Join(dir, fmt.Sprintf("case-%d.xml", i))
 	if err := os.WriteFile(r.path, []byte(r.cib), 0o644); err != nil {
 		r.err = err

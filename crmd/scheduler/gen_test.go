@@ -32,6 +32,10 @@ type clusterGen struct {
 	// happened; failed is set once it has one.
 	failTime int
 	failed   bool
+	// tickets adds rsc_ticket constraints and ticket states (only in the
+	// ticket cases, so the draws of the other cases stay as they were).
+	tickets     []string
+	withTickets bool
 }
 
 type genNode struct {
@@ -74,6 +78,14 @@ func (g *clusterGen) chance(p float64) bool { return g.rng.Float64() < p }
 // genCluster returns the CIB for one seed.
 func genCluster(seed int64) string {
 	g := &clusterGen{rng: rand.New(rand.NewSource(seed))}
+	return g.cib()
+}
+
+// genClusterTickets is genCluster with tickets: rsc_ticket constraints
+// (with roles, every loss-policy, sets) and tickets granted, revoked, in
+// standby or never granted.
+func genClusterTickets(seed int64) string {
+	g := &clusterGen{rng: rand.New(rand.NewSource(seed)), withTickets: true}
 	return g.cib()
 }
 
@@ -140,6 +152,9 @@ func (g *clusterGen) cib() string {
 	g.resources()
 	b.WriteString("</resources>\n<constraints>\n")
 	g.constraints()
+	if g.withTickets {
+		g.ticketConstraints()
+	}
 	b.WriteString("</constraints>\n")
 	if g.chance(0.3) {
 		fmt.Fprintf(b, `<rsc_defaults><meta_attributes id="rd">%s</meta_attributes></rsc_defaults>`, g.nv("resource-stickiness", g.pick("0", "50", "100", "INFINITY")))
@@ -391,6 +406,58 @@ func (g *clusterGen) status() {
 			b.WriteString("</lrm_resource>\n")
 		}
 		b.WriteString("</lrm_resources></lrm>\n</node_state>\n")
+	}
+	if len(g.tickets) > 0 {
+		b.WriteString("<tickets>")
+		for _, t := range g.tickets {
+			switch g.rng.Intn(4) {
+			case 0:
+				fmt.Fprintf(b, `<ticket_state id="%s" granted="true" last-granted="%d"/>`, t, genExecDate-3600)
+			case 1:
+				fmt.Fprintf(b, `<ticket_state id="%s" granted="false" last-granted="%d"/>`, t, genExecDate-3600)
+			case 2:
+				fmt.Fprintf(b, `<ticket_state id="%s" granted="true" standby="true" last-granted="%d"/>`, t, genExecDate-3600)
+			case 3:
+				// Never granted: no state at all.
+			}
+		}
+		b.WriteString("</tickets>\n")
+	}
+}
+
+// ticketConstraints writes one to three rsc_ticket constraints on one or
+// two tickets.
+func (g *clusterGen) ticketConstraints() {
+	if len(g.tops) == 0 {
+		return
+	}
+	b := &g.b
+	g.tickets = []string{"ticketA"}
+	if g.chance(0.4) {
+		g.tickets = append(g.tickets, "ticketB")
+	}
+	for i := 0; i < 1+g.rng.Intn(3); i++ {
+		t := g.top()
+		ticket := g.tickets[g.rng.Intn(len(g.tickets))]
+		role := ""
+		if t.promotable && g.chance(0.6) {
+			role = ` rsc-role="Promoted"`
+		}
+		loss := ""
+		if g.chance(0.8) {
+			policies := []string{"stop", "freeze", "demote"}
+			if g.stonith {
+				policies = append(policies, "fence")
+			}
+			loss = ` loss-policy="` + g.pick(policies...) + `"`
+		}
+		if g.chance(0.2) {
+			u := g.top()
+			fmt.Fprintf(b, `<rsc_ticket id="%s" ticket="%s"%s><resource_set id="%s"><resource_ref id="%s"/><resource_ref id="%s"/></resource_set></rsc_ticket>`+"\n",
+				g.id("tkt"), ticket, loss, g.id("set"), t.id, u.id)
+			continue
+		}
+		fmt.Fprintf(b, `<rsc_ticket id="%s" ticket="%s" rsc="%s"%s%s/>`+"\n", g.id("tkt"), ticket, t.id, role, loss)
 	}
 }
 
