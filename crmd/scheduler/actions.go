@@ -553,6 +553,17 @@ func (b *builder) build() {
 	b.parentActions(changes)
 	b.constraintOrders(changes)
 	b.runnability(changes)
+	// Notifications are decided once what runs is known (a stop forced
+	// by lost quorum, say, is notified; a start that cannot run is not).
+	for _, r := range cl.AllResources() {
+		if r.IsClone() && r.Notify {
+			pairs := [][2]string{{"start", "running"}, {"stop", "stopped"}}
+			if r.Promotable {
+				pairs = append(pairs, [2]string{"promote", "promoted"}, [2]string{"demote", "demoted"})
+			}
+			b.notifications(changes, r, pairs)
+		}
+	}
 	for _, n := range cl.Nodes {
 		if n.Shutdown && n.Online && !n.Unclean {
 			a := b.action(nil, n.Name, "do_shutdown", 0, n)
@@ -1009,9 +1020,6 @@ func (b *builder) parentActions(changes map[*Resource]*change) {
 				}
 			}
 		}
-		if r.IsClone() && r.Notify {
-			b.notifications(changes, r, pairs)
-		}
 		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
 		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional && managedAssigned(r) {
 			// A group that stops members restarts as a whole (when a
@@ -1075,7 +1083,10 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 	var lists map[string]string
 	for _, pr := range pairs {
 		begin, end := b.pseudo(r.ID, pr[0]), b.pseudo(r.ID, pr[1])
-		if begin.Optional {
+		if begin.Optional || !b.anyActing(changes, r, pr[0]) {
+			// Nothing to tell: no instance does it (a start or promote
+			// that cannot run does not count; a stop a fencing implies
+			// does).
 			continue
 		}
 		if lists == nil {
@@ -1166,6 +1177,36 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 			}
 		}
 	}
+}
+
+// anyActing reports whether an instance of clone r has a required task
+// action that can run, or a stop a node's fencing implies.
+func (b *builder) anyActing(changes map[*Resource]*change, r *Resource, task string) bool {
+	for _, q := range r.primitives() {
+		c := changes[q]
+		if c == nil {
+			continue
+		}
+		var acts []*Action
+		switch task {
+		case "start":
+			acts = []*Action{c.start}
+		case "promote":
+			acts = []*Action{c.promote}
+		case "demote":
+			acts = []*Action{c.demote}
+		case "stop":
+			for _, st := range c.stop {
+				acts = append(acts, st)
+			}
+		}
+		for _, a := range acts {
+			if a != nil && !a.Optional && (a.Runnable || a.Pseudo) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // secondaryNotifications tells a clone with notifications that fencing
