@@ -1021,9 +1021,10 @@ func (b *builder) parentActions(changes map[*Resource]*change) {
 			}
 		}
 		b.order(b.pseudo(r.ID, "stopped"), b.pseudo(r.ID, "start"))
-		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional && managedAssigned(r) {
+		if r.IsGroup() && !b.pseudo(r.ID, "stop").Optional && (managedAssigned(r) || recoveringMember(changes, r)) {
 			// A group that stops members restarts as a whole (when a
-			// member the cluster manages is to run).
+			// member the cluster manages is to run, or a member whose
+			// start is still in flight stops: its start stays required).
 			b.pseudo(r.ID, "start").Optional = false
 		}
 		if r.IsClone() && r.Promotable {
@@ -1587,6 +1588,27 @@ func requiredStop(c *change) bool {
 		}
 	}
 	return false
+}
+
+// recoveringMember reports whether a member of group g whose start is in
+// flight stops (the pending start stays a required action), with no
+// member blocked or unmanaged (whose missing start leaves the group's
+// start unrunnable).
+func recoveringMember(changes map[*Resource]*change, g *Resource) bool {
+	found := false
+	for _, q := range g.primitives() {
+		if !q.Managed || q.Blocked {
+			return false
+		}
+		c := changes[q]
+		if c == nil || !requiredStop(c) {
+			continue
+		}
+		if q.pendingTask == "start" {
+			found = true
+		}
+	}
+	return found
 }
 
 // managedAssigned reports whether a managed primitive of r is placed.
