@@ -553,6 +553,29 @@ func (b *builder) build() {
 	b.parentActions(changes)
 	b.constraintOrders(changes)
 	b.runnability(changes)
+	// A group whose members can start only with quorum, which is lost,
+	// does not start (Pacemaker leaves its start milestone optional).
+	for _, r := range cl.AllResources() {
+		if !r.IsGroup() || cl.Quorate {
+			continue
+		}
+		quorumOnly := false
+		for _, q := range r.primitives() {
+			c := changes[q]
+			if c == nil || c.start == nil || c.start.Optional {
+				continue
+			}
+			if c.blocked != "no quorum" && c.blocked != "quorum freeze" {
+				quorumOnly = false
+				break
+			}
+			quorumOnly = true
+		}
+		if quorumOnly && !requiredStopIn(changes, r) {
+			b.pseudo(r.ID, "start").Optional = true
+			b.pseudo(r.ID, "running").Optional = true
+		}
+	}
 	// Notifications are decided once what runs is known (a stop forced
 	// by lost quorum, say, is notified; a start that cannot run is not).
 	for _, r := range cl.AllResources() {
@@ -1584,6 +1607,16 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 func requiredStop(c *change) bool {
 	for _, st := range c.stop {
 		if !st.Optional {
+			return true
+		}
+	}
+	return false
+}
+
+// requiredStopIn reports whether a primitive of r stops somewhere.
+func requiredStopIn(changes map[*Resource]*change, r *Resource) bool {
+	for _, q := range r.primitives() {
+		if c := changes[q]; c != nil && requiredStop(c) {
 			return true
 		}
 	}
