@@ -482,7 +482,9 @@ func (b *builder) build() {
 		}
 		for _, n := range r.Running {
 			h := r.history[n.Name]
-			if h == nil || !n.Online || n.Unclean || n.Maintenance || h.clearFailcount {
+			// (Only on nodes that can run resources, as
+			// pcmk__handle_rsc_config_changes checks.)
+			if h == nil || !n.canRun() || h.clearFailcount {
 				continue
 			}
 			orphan := false
