@@ -398,6 +398,10 @@ func Unpack(c *cib.CIB, now time.Time) *Cluster {
 		}
 	}
 	cl.unpackResources(ev)
+	// Pacemaker keeps its resource list sorted by priority, highest
+	// first, as it unpacks them (equal priorities in configuration
+	// order): the order they are shown, summarized and acted on in.
+	sort.SliceStable(cl.Resources, func(i, j int) bool { return cl.Resources[i].Priority > cl.Resources[j].Priority })
 	cl.unpackStatus()
 	return cl
 }
