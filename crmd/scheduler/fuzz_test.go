@@ -122,8 +122,9 @@ var fuzzValues = []string{
 }
 
 // fuzzCIB is the CIB a FuzzSchedule input stands for: the generated
-// cluster of seed (genCIB for even seeds, the differential test's
-// genCluster for odd ones) with attribute values replaced as edits say,
+// cluster of seed (genCIB for seeds divisible by 3, the differential
+// test's genCluster or genClusterTickets for the others) with attribute
+// values replaced as edits say,
 // two bytes an edit: which value (counted in the document), and what from
 // fuzzValues. Inputs stay a few bytes long, so the fuzzer mutates and
 // minimizes them quickly, and nearly every one is a valid CIB that reaches
@@ -131,10 +132,13 @@ var fuzzValues = []string{
 // decoder, which has FuzzDecode of its own).
 func fuzzCIB(seed int64, edits []byte) []byte {
 	var doc string
-	if seed%2 == 0 {
-		doc = genCIB(seed / 2)
-	} else {
-		doc = genCluster(seed / 2)
+	switch ((seed % 3) + 3) % 3 {
+	case 0:
+		doc = genCIB(seed / 3)
+	case 1:
+		doc = genCluster(seed / 3)
+	default:
+		doc = genClusterTickets(seed / 3)
 	}
 	if len(edits) < 2 {
 		return []byte(doc)
