@@ -58,14 +58,28 @@ func TestCRMBadInput(t *testing.T) {
 	admin := crmdClient(t, c, "n1")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bad := strings.Replace(string(before.xml), "</constraints>", `<rsc_colocation id="c2" rsc="d1" with-rsc="ghost" score="INFINITY"/></constraints>`, 1)
-	if !strings.Contains(bad, "ghost") {
-		bad = strings.Replace(string(before.xml), "<constraints/>", `<constraints><rsc_colocation id="c2" rsc="d1" with-rsc="ghost" score="INFINITY"/></constraints>`, 1)
+	// The replacement is made from the CIB as it is now: the DC's status
+	// writes (probe results) move its version on, and a replacement older
+	// than the cluster's CIB is refused for that before it is verified.
+	var replaceErr error
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		cur := askCrmd(c, "n1")
+		if cur.err != nil {
+			t.Fatalf("reading the CIB: %v", cur.err)
+		}
+		bad := strings.Replace(string(cur.xml), "</constraints>", `<rsc_colocation id="c2" rsc="d1" with-rsc="ghost" score="INFINITY"/></constraints>`, 1)
+		if !strings.Contains(bad, "ghost") {
+			bad = strings.Replace(string(cur.xml), "<constraints/>", `<constraints><rsc_colocation id="c2" rsc="d1" with-rsc="ghost" score="INFINITY"/></constraints>`, 1)
+		}
+		_, replaceErr = admin.Replace(ctx, []byte(bad), nil, false)
+		if replaceErr == nil || !strings.Contains(replaceErr.Error(), "older than the cluster's CIB") || time.Now().After(deadline) {
+			break
+		}
 	}
-	if _, err := admin.Replace(ctx, []byte(bad), nil, false); err == nil || !strings.Contains(err.Error(), "ghost") {
-		t.Errorf("replacing with a colocation on a missing resource: %v", err)
+	if replaceErr == nil || !strings.Contains(replaceErr.Error(), "ghost") {
+		t.Errorf("replacing with a colocation on a missing resource: %v", replaceErr)
 	} else {
-		t.Logf("refused replace: %v", err)
+		t.Logf("refused replace: %v", replaceErr)
 	}
 	if _, err := admin.Replace(ctx, []byte("<cib><configuration>"), nil, false); err == nil {
 		t.Error("a replacement that is not XML was accepted")
