@@ -1131,23 +1131,23 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 		b.order(preDone, begin)
 		b.order(end, post)
 		b.order(post, postDone)
-		notifyPre := func(q *Resource, n *Node) {
-			if n == nil || !n.Online || !pre.Runnable {
-				return
+		// tell adds instance q's notify operation on n between the
+		// milestones from and to.
+		tell := func(q *Resource, n *Node, from, to *Action, tag string, info *Notification) *Action {
+			if n == nil || !n.Online || !from.Runnable {
+				return nil
 			}
-			a := b.notifyAction(q, n, "pre_"+pr[0])
-			a.Notify = preInfo
-			b.order(pre, a)
-			b.order(a, preDone)
+			a := b.notifyAction(q, n, tag)
+			a.Notify = info
+			b.order(from, a)
+			b.order(a, to)
+			return a
 		}
+		notifyPre := func(q *Resource, n *Node) { tell(q, n, pre, preDone, "pre_"+pr[0], preInfo) }
 		notifyPost := func(q *Resource, n *Node) {
-			if n == nil || !n.Online || !post.Runnable {
+			if tell(q, n, post, postDone, "post_"+pr[1], postInfo) == nil {
 				return
 			}
-			a := b.notifyAction(q, n, "post_"+pr[1])
-			a.Notify = postInfo
-			b.order(post, a)
-			b.order(a, postDone)
 			// An instance's recurring monitors wait for the post
 			// notifications to complete.
 			for _, m := range b.byRsc[q] {
@@ -1173,13 +1173,7 @@ func (b *builder) notifications(changes map[*Resource]*change, r *Resource, pair
 				if c == nil {
 					continue
 				}
-				var stop *Action
-				for _, n := range q.Running {
-					if st := c.stop[n.Name]; st != nil {
-						stop = st
-						break
-					}
-				}
+				stop := c.firstStop()
 				switch pr[0] {
 				case "stop", "demote":
 					for _, n := range q.Running {
@@ -1265,13 +1259,7 @@ func (b *builder) secondaryNotifications(changes map[*Resource]*change) {
 				if c == nil || !o.Managed {
 					continue
 				}
-				var stop *Action
-				for _, m := range o.Running {
-					if st := c.stop[m.Name]; st != nil {
-						stop = st
-						break
-					}
-				}
+				stop := c.firstStop()
 				for _, m := range o.Running {
 					if stop != nil && (!stop.Optional || stop.Pseudo && m.Unclean) || !m.Online {
 						continue
@@ -1603,6 +1591,17 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+}
+
+// firstStop is the change's stop on the first node its resource is
+// active on that has one (Pacemaker's find_first_action for a stop).
+func (c *change) firstStop() *Action {
+	for _, n := range c.r.Running {
+		if st := c.stop[n.Name]; st != nil {
+			return st
+		}
+	}
+	return nil
 }
 
 // requiredStop reports whether a change stops its resource somewhere.
