@@ -141,7 +141,9 @@ func patchAt(ctx context.Context, cl *cibclient.Client, p cibsvc.Patch, read cib
 			expected = st.Version
 		}
 		v, err := cl.Patch(ctx, p, &expected)
-		if cibclient.IsVersionMismatch(err) && expected != read && ctx.Err() == nil {
+		// A status write between the read and the patch (a probe result)
+		// is a mismatch too: retry while the configuration is the one read.
+		if cibclient.IsVersionMismatch(err) && ctx.Err() == nil {
 			if st, serr := cl.Status(ctx); serr == nil && sameConfig(st.Version, read) {
 				continue
 			}
