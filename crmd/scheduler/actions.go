@@ -55,6 +55,9 @@ type Graph struct {
 	// executed caches Executed: the graph is not changed once Schedule
 	// returns it.
 	executed []*Action
+	// synapses is the order Pacemaker would number the graph's actions
+	// in (see synapseOrder); Executed emits ready actions in it.
+	synapses []*Action
 }
 
 // Executed returns the actions the transition executes: runnable and not
@@ -76,8 +79,16 @@ func (g *Graph) executedOrder() []*Action {
 			a.ID = i
 		}
 		if a.Runnable && (!a.Optional || a.Always) {
-			live = append(live, a)
 			isLive[i] = true
+		}
+	}
+	order := g.Actions
+	if len(g.synapses) == n {
+		order = g.synapses
+	}
+	for _, a := range order {
+		if isLive[a.ID] {
+			live = append(live, a)
 		}
 	}
 	in := make([]int, n)
@@ -113,6 +124,58 @@ func (g *Graph) executedOrder() []*Action {
 			break
 		}
 		rest = next
+	}
+	return out
+}
+
+// synapseOrder is the order crm_simulate fires ready actions in: the
+// graph's synapses, which Pacemaker adds resource by resource in the
+// order it keeps them (a group's own actions before its members', a
+// clone's after its instances'), each resource's actions newest first (its
+// action list is built by prepending), then the actions of no resource.
+func (b *builder) synapseOrder() []*Action {
+	out := make([]*Action, 0, len(b.g.Actions))
+	seen := make(map[*Action]bool, len(b.g.Actions))
+	own := map[*Resource][]*Action{}
+	for _, a := range b.g.Actions {
+		r := a.Rsc
+		if r == nil && a.Pseudo {
+			r = b.p.cl.byID[a.Name]
+		}
+		if r != nil {
+			own[r] = append(own[r], a)
+		}
+	}
+	addOwn := func(r *Resource) {
+		acts := own[r]
+		for i := len(acts) - 1; i >= 0; i-- {
+			if !seen[acts[i]] {
+				seen[acts[i]] = true
+				out = append(out, acts[i])
+			}
+		}
+	}
+	var walk func(r *Resource)
+	walk = func(r *Resource) {
+		if r.IsClone() {
+			for _, c := range r.Children {
+				walk(c)
+			}
+			addOwn(r)
+			return
+		}
+		addOwn(r)
+		for _, c := range r.Children {
+			walk(c)
+		}
+	}
+	for _, r := range b.p.cl.Resources {
+		walk(r)
+	}
+	for _, a := range b.g.Actions {
+		if !seen[a] {
+			out = append(out, a)
+		}
 	}
 	return out
 }
@@ -229,6 +292,7 @@ func Schedule(in Input) *Result {
 	p.allocate()
 	b := &builder{p: p, g: &Graph{}, byKey: map[actionKey]*Action{}, byRsc: map[*Resource][]*Action{}, edges: map[Edge]bool{}}
 	b.build()
+	b.g.synapses = b.synapseOrder()
 	restore()
 	res := &Result{Cluster: cl, Graph: b.g, Summary: b.summary}
 	if in.FromExecutionDate {

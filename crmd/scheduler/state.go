@@ -554,7 +554,23 @@ func atoiDef(s string, def int) int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return def
+		// Pacemaker parses these with strtoll and keeps the number in
+		// front of anything left over ("2.0" is 2); no digits at all
+		// leave the default.
+		end := 0
+		if end < len(s) && (s[end] == '-' || s[end] == '+') {
+			end++
+		}
+		digits := end
+		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			end++
+		}
+		if end == digits {
+			return def
+		}
+		if n, err = strconv.Atoi(s[:end]); err != nil {
+			return def
+		}
 	}
 	return n
 }
