@@ -132,7 +132,8 @@ func (g *Graph) executedOrder() []*Action {
 // graph's synapses, which Pacemaker adds resource by resource in the
 // order it keeps them (a group's own actions before its members', a
 // clone's after its instances'), each resource's actions newest first (its
-// action list is built by prepending), then the actions of no resource.
+// action list is built by prepending), then the actions of no resource
+// (newest first too).
 func (b *builder) synapseOrder() []*Action {
 	out := make([]*Action, 0, len(b.g.Actions))
 	seen := make(map[*Action]bool, len(b.g.Actions))
@@ -172,8 +173,8 @@ func (b *builder) synapseOrder() []*Action {
 	for _, r := range b.p.cl.Resources {
 		walk(r)
 	}
-	for _, a := range b.g.Actions {
-		if !seen[a] {
+	for i := len(b.g.Actions) - 1; i >= 0; i-- {
+		if a := b.g.Actions[i]; !seen[a] {
 			out = append(out, a)
 		}
 	}
