@@ -502,6 +502,17 @@ func (b *builder) build() {
 			}
 		}
 	}
+	// The stop of a failed resource exists before anything else of it:
+	// Pacemaker creates it as it reads the failure, which puts it after
+	// the resource's probes in the order actions fire (see
+	// synapseOrder). What it does is decided with the other actions.
+	for _, r := range cl.Primitives() {
+		if r.Failed && r.Managed && !r.Blocked && !r.FailureIgnored {
+			for _, n := range r.Running {
+				b.action(r, r.nameOn(n), "stop", 0, n)
+			}
+		}
+	}
 	// Probes.
 	probes := map[*Resource][]*Action{}
 	for _, r := range cl.Primitives() {
