@@ -485,8 +485,29 @@ func (b *builder) build() {
 			fenceActs = append(fenceActs, a)
 		}
 	}
-	for i := 1; i < len(fenceActs) && !cl.Options.ConcurrentFencing; i++ {
-		b.order(fenceActs[i-1], fenceActs[i])
+	// Without concurrent fencing the nodes are fenced one after the
+	// other; the DC is fenced last either way (fewer elections), as
+	// Pacemaker orders it.
+	var dcFence *Action
+	var others []*Action
+	for _, a := range fenceActs {
+		if cl.CIB.DCUUID != "" && a.Node.ID == cl.CIB.DCUUID {
+			dcFence = a
+		} else {
+			others = append(others, a)
+		}
+	}
+	for i := 1; i < len(others) && !cl.Options.ConcurrentFencing; i++ {
+		b.order(others[i-1], others[i])
+	}
+	if dcFence != nil && len(others) > 0 {
+		if cl.Options.ConcurrentFencing {
+			for _, a := range others {
+				b.order(a, dcFence)
+			}
+		} else {
+			b.order(others[len(others)-1], dcFence)
+		}
 	}
 	fenced := func(n *Node) *Action {
 		if n == nil || !n.Fence {

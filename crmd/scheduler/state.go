@@ -530,7 +530,9 @@ func (cl *Cluster) nodeOnline(n *Node, ns *cib.NodeState) {
 	case terminate && join == "down" && !inCCM && !crmdOnline:
 		online = false
 	case !inCCM:
+		// Out of the membership: offline, whatever its controller said.
 		cl.fenceNode(n, "peer is no longer part of the cluster")
+		online = false
 	case !crmdOnline:
 		cl.fenceNode(n, "peer process is no longer available")
 	case terminate:

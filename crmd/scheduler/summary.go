@@ -8,7 +8,9 @@ import (
 
 func (b *builder) summarize(changes map[*Resource]*change, fences []*Action) {
 	cl := b.p.cl
-	for _, f := range fences {
+	// Newest first, as Pacemaker lists its (prepended) node actions.
+	for i := len(fences) - 1; i >= 0; i-- {
+		f := fences[i]
 		b.summary = append(b.summary, fmt.Sprintf("Fence (%s) %s '%s'", cl.Options.StonithAction, f.Node.Name, f.Reason))
 	}
 	for _, r := range cl.Primitives() {
