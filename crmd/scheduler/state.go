@@ -556,23 +556,7 @@ func atoiDef(s string, def int) int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		// Pacemaker parses these with strtoll and keeps the number in
-		// front of anything left over ("2.0" is 2); no digits at all
-		// leave the default.
-		end := 0
-		if end < len(s) && (s[end] == '-' || s[end] == '+') {
-			end++
-		}
-		digits := end
-		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-			end++
-		}
-		if end == digits {
-			return def
-		}
-		if n, err = strconv.Atoi(s[:end]); err != nil {
-			return def
-		}
+		return def
 	}
 	return n
 }
@@ -614,7 +598,8 @@ func (cl *Cluster) newResource(r *cib.Resource, parent *Resource, ev *ruleEnv, s
 	}
 	rr.Meta = cl.meta(r, parent, ev)
 	m := rr.Meta
-	rr.Priority = atoiDef(m["priority"], 0)
+	// A score, as Pacemaker's char2score reads it ("2.0" is 2).
+	rr.Priority = int(cib.ScoreOf(m["priority"], nil))
 	rr.Stickiness = cl.Options.DefaultStickiness
 	if v, ok := m["resource-stickiness"]; ok {
 		rr.Stickiness = cib.ScoreOf(v, nil)
