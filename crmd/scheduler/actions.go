@@ -955,12 +955,7 @@ func (b *builder) primitiveActions(c *change, fenced func(*Node) *Action) {
 				}
 			}
 			if r.Role == RolePromoted {
-				d := b.action(r, r.nameOn(n), "demote", 0, n)
-				d.Optional = false
-				d.Pseudo = stop.Pseudo
-				d.Runnable = stop.Runnable
-				c.demote = d
-				b.order(d, stop)
+				b.demoteBefore(c, n, stop)
 			}
 		}
 		b.order(stop, startA)
@@ -1595,11 +1590,7 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 			st.Optional = false
 			if r.Role == RolePromoted {
-				// A promoted instance is demoted before it stops.
-				d := b.action(r, r.nameOn(n), "demote", 0, n)
-				d.Optional = false
-				c.demote = d
-				b.order(d, st)
+				d := b.demoteBefore(c, n, st)
 				if p := r.Parent; p != nil && p.IsClone() {
 					begin, end := b.pseudo(p.ID, "demote"), b.pseudo(p.ID, "demoted")
 					begin.Optional, end.Optional = false, false
@@ -1689,6 +1680,19 @@ func (b *builder) runnability(changes map[*Resource]*change) {
 			}
 		}
 	}
+}
+
+// demoteBefore makes a promoted resource's demote on n required before
+// its stop there; the demote can run (or is implied by fencing) as the
+// stop can.
+func (b *builder) demoteBefore(c *change, n *Node, stop *Action) *Action {
+	d := b.action(c.r, c.r.nameOn(n), "demote", 0, n)
+	d.Optional = false
+	d.Pseudo = stop.Pseudo
+	d.Runnable = stop.Runnable
+	c.demote = d
+	b.order(d, stop)
+	return d
 }
 
 // firstStop is the change's stop on the first node its resource is

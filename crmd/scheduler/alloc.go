@@ -44,9 +44,9 @@ type placement struct {
 	// anonBanned records the anonymous clone bans applied (clone, base
 	// resource and node).
 	anonBanned map[string]bool
-	// revokedPromotion are the ticket dependencies whose ticket is not
-	// granted or in standby.
-	revokedPromotion []ticketDep
+	// revokedTickets are the ticket dependencies whose ticket is not
+	// granted or in standby (promote reads those on the Promoted role).
+	revokedTickets []ticketDep
 }
 
 func (p *placement) nodeList() []*Node { return p.cl.Nodes }

@@ -120,7 +120,7 @@ func (p *placement) applyTickets() {
 		if st.granted && !st.standby {
 			continue
 		}
-		p.revokedPromotion = append(p.revokedPromotion, d)
+		p.revokedTickets = append(p.revokedTickets, d)
 		for _, q := range d.rsc.primitives() {
 			matches := d.role == "" || d.role == q.Role ||
 				d.role == RoleUnpromoted && q.Role == RoleStarted
@@ -158,7 +158,7 @@ func (p *placement) applyTickets() {
 // depends on is not granted or in standby: then nothing is promoted
 // (pcmk__require_promotion_tickets).
 func (p *placement) promotionRevoked(cl *Resource) bool {
-	for _, d := range p.revokedPromotion {
+	for _, d := range p.revokedTickets {
 		if d.role == RolePromoted && (d.rsc == cl || d.rsc == cl.Parent) {
 			return true
 		}
